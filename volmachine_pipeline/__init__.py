@@ -1,0 +1,1 @@
+"""volmachine_pipeline: the Dagster side (assets, resources, partitions, checks, sensors, CLI)."""

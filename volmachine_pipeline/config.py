@@ -1,0 +1,158 @@
+"""Load and validate config/settings.yaml and config/universe.yaml (pydantic).
+
+Errors name the file and the key (``config/settings.yaml: risk.max_loss_per_trade: ...``).
+``VOLMACHINE_CONFIG`` points at another config folder; ``VOLMACHINE_HOME`` (default ``./var`` in
+the checkout) is where everything is written.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or invalid; the message names file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Account(_Strict):
+    equity: float = Field(10_000_000, gt=0)
+    target_annual_pnl: float = Field(250_000, gt=0)
+    target_sharpe: float = Field(3.0, gt=0)
+
+
+class Risk(_Strict):
+    max_loss_per_trade: float = Field(0.01, gt=0, le=1)
+    max_total_open_risk: float = Field(0.10, gt=0, le=1)
+    daily_loss_limit: float = Field(0.03, gt=0, le=1)
+    weekly_loss_limit: float = Field(0.05, gt=0, le=1)
+    drawdown_kill_switch: float = Field(0.15, gt=0, le=1)
+    stress_spot_moves: list[float] = [-0.05, -0.025, 0.0, 0.025, 0.05]
+    stress_vol_moves: list[float] = [-0.05, 0.0, 0.05]
+
+
+class Data(_Strict):
+    source: Literal["sim", "files"] = "sim"
+    quarantine_warn_share: float = Field(0.05, ge=0, le=1)
+    stale_min_underlying_move: float = Field(0.005, ge=0)
+    freshness_max_sessions: int = Field(3, ge=1)
+
+
+class Models(_Strict):
+    history_days: int = Field(120, ge=5, le=2000)
+    wing_window_days: int = Field(60, ge=5)
+    wing_min_obs: int = Field(30, ge=5)
+
+
+class Sim(_Strict):
+    seed: int = 7
+    origin: date = date(2024, 1, 2)
+    bad_quote_rate: float = Field(0.005, ge=0, le=0.5)
+    intraday_minutes: int = Field(30, ge=5, le=390)
+    planted_mispricings: bool = True
+    vol_risk_premium: bool = True
+
+
+class Settings(_Strict):
+    account: Account = Account()
+    risk: Risk = Risk()
+    data: Data = Data()
+    models: Models = Models()
+    sim: Sim = Sim()
+
+
+class UnderlyingConfig(_Strict):
+    symbol: str = Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9._]+$")
+    root: str = Field(min_length=1, max_length=12)
+    multiplier: float = Field(100, gt=0)
+    kind: Literal["index", "etf", "stock"]
+
+
+class Universe(_Strict):
+    underlyings: list[UnderlyingConfig] = Field(min_length=1)
+    dte_min: int = Field(7, ge=0)
+    dte_max: int = Field(180, gt=0)
+    target_sds: list[float] = Field(min_length=1)
+
+    @field_validator("underlyings")
+    @classmethod
+    def _unique(cls, v: list[UnderlyingConfig]) -> list[UnderlyingConfig]:
+        seen = [u.symbol for u in v]
+        dup = sorted({s for s in seen if seen.count(s) > 1})
+        if dup:
+            raise ValueError(f"duplicate symbols {dup}")
+        return v
+
+    @model_validator(mode="after")
+    def _dte(self) -> Universe:
+        if self.dte_min >= self.dte_max:
+            raise ValueError(f"dte_min ({self.dte_min}) must be below dte_max ({self.dte_max})")
+        return self
+
+    @property
+    def symbols(self) -> list[str]:
+        return [u.symbol for u in self.underlyings]
+
+    def get(self, symbol: str) -> UnderlyingConfig:
+        for u in self.underlyings:
+            if u.symbol == symbol:
+                return u
+        raise KeyError(f"underlying {symbol!r} is not in the universe ({', '.join(self.symbols)})")
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("VOLMACHINE_CONFIG", REPO_ROOT / "config"))
+
+
+def volmachine_home() -> Path:
+    """``$VOLMACHINE_HOME`` or ``<checkout>/var``, as an absolute path."""
+    return Path(os.environ.get("VOLMACHINE_HOME", REPO_ROOT / "var")).resolve()
+
+
+def _load(path: Path, model: type[BaseModel]) -> BaseModel:
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    return _load(path or config_dir() / "settings.yaml", Settings)  # type: ignore[return-value]
+
+
+def load_universe(path: Path | None = None) -> Universe:
+    return _load(path or config_dir() / "universe.yaml", Universe)  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=4)
+def _cached(cfg: str) -> tuple[Settings, Universe]:
+    d = Path(cfg)
+    return load_settings(d / "settings.yaml"), load_universe(d / "universe.yaml")
+
+
+def current_config() -> tuple[Settings, Universe]:
+    """Settings and universe from the active config folder (cached per folder)."""
+    return _cached(str(config_dir()))

@@ -1,0 +1,220 @@
+"""The warehouse: Parquet partitions under ``$VOLMACHINE_HOME/warehouse`` plus a DuckDB catalog of views.
+
+Layout: ``warehouse/<table>/<key>=<value>/.../data.parquet`` (hive-style folders; the partition
+columns are also stored inside each file, so readers never depend on folder parsing). Each table
+folder also holds ``_schema.parquet`` (zero rows) so its view resolves before the first partition.
+
+Guarantees
+----------
+* Atomic partition writes: a temporary file in the same folder, fsync, ``os.replace``, fsync of the
+  folder. A writer killed mid-write leaves the previous ``data.parquet`` intact (and a ``.tmp``
+  file that the next write of the table sweeps away).
+* Idempotent: re-writing a partition replaces it.
+* No long-held DuckDB write lock: computations read Parquet through in-memory DuckDB connections;
+  the catalog file ``volmachine.duckdb`` only holds views (SQL from ``sql/``), refreshed in short
+  transactions retried on lock conflicts. Two processes writing different partitions never meet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from volmachine_pipeline.config import REPO_ROOT
+
+SQL_DIR = REPO_ROOT / "sql"
+CATALOG_NAME = "volmachine.duckdb"
+_SAFE = re.compile(r"^[A-Za-z0-9_.:\-]+$")
+_TABLE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation failed (bad table or partition name, unreadable file, lock timeout)."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, writer) -> None:
+    """Write a file atomically: ``writer(tmp_path)`` fills a temp file beside ``path``, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        writer(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _to_arrow(df: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+class Warehouse:
+    """Parquet warehouse rooted at ``home`` (``$VOLMACHINE_HOME``)."""
+
+    def __init__(self, home: str | Path):
+        self.home = Path(home).resolve()
+        self.root = self.home / "warehouse"
+        self.catalog_path = self.home / CATALOG_NAME
+
+    # ----------------------------------------------------------------- paths
+    def table_dir(self, table: str) -> Path:
+        if not _TABLE.match(table):
+            raise WarehouseError(f"bad table name {table!r}")
+        return self.root / table
+
+    def partition_path(self, table: str, partition: Mapping[str, object]) -> Path:
+        parts = []
+        for k, v in partition.items():
+            s = str(v)
+            if not _SAFE.match(s) or not _TABLE.match(k):
+                raise WarehouseError(f"bad partition {k}={s!r} for table {table}")
+            parts.append(f"{k}={s}")
+        return self.table_dir(table).joinpath(*parts, "data.parquet")
+
+    # ----------------------------------------------------------------- writes
+    def write_partition(self, table: str, partition: Mapping[str, object], df: pd.DataFrame) -> Path:
+        """Atomically replace one partition of ``table`` with ``df`` (which may be empty)."""
+        path = self.partition_path(table, partition)
+        tbl = _to_arrow(df)
+        atomic_write_bytes(path, lambda tmp: pq.write_table(tbl, tmp, compression="zstd"))
+        self._ensure_schema(table, tbl.schema)
+        return path
+
+    def write_partitions(
+        self, table: str, df: pd.DataFrame, by: list[str], all_partitions: Iterable[tuple] | None = None
+    ) -> list[Path]:
+        """Split ``df`` by the columns ``by`` and write each group as a partition.
+
+        ``all_partitions`` lists every partition this run owns (tuples in ``by`` order): those with
+        no rows get an empty file, so re-materialising a partition that lost all rows replaces it.
+        """
+        keys = list(all_partitions) if all_partitions is not None else []
+        groups: dict[tuple, pd.DataFrame] = {}
+        if len(df):
+            part_cols = [df[c].astype(str) if not pd.api.types.is_datetime64_any_dtype(df[c])
+                         else df[c].dt.strftime("%Y-%m-%d") for c in by]
+            key_frame = pd.concat(part_cols, axis=1)
+            key_frame.columns = by
+            for key, idx in key_frame.groupby(by, sort=False).indices.items():
+                groups[key if isinstance(key, tuple) else (key,)] = df.iloc[idx]
+        for k in keys:
+            groups.setdefault(tuple(str(x) for x in k), df.iloc[0:0])
+        return [self.write_partition(table, dict(zip(by, k, strict=True)), g) for k, g in groups.items()]
+
+    def _ensure_schema(self, table: str, schema: pa.Schema) -> None:
+        path = self.table_dir(table) / "_schema.parquet"
+        if not path.exists():
+            empty = schema.empty_table()
+            atomic_write_bytes(path, lambda tmp: pq.write_table(empty, tmp))
+
+    def sweep_temp_files(self, table: str, older_than_s: float = 3600.0) -> int:
+        """Remove temp files left by killed writers (older than ``older_than_s``)."""
+        n = 0
+        now = time.time()
+        for p in self.table_dir(table).rglob(".*.tmp"):
+            if now - p.stat().st_mtime > older_than_s:
+                p.unlink(missing_ok=True)
+                n += 1
+        return n
+
+    # ----------------------------------------------------------------- reads
+    def files(self, table: str, partitions: Iterable[Mapping[str, object]] | None = None) -> list[Path]:
+        """Existing partition files of ``table`` (all, or the listed partitions)."""
+        if partitions is None:
+            d = self.table_dir(table)
+            return sorted(p for p in d.rglob("data.parquet")) if d.exists() else []
+        paths = [self.partition_path(table, p) for p in partitions]
+        return [p for p in paths if p.exists()]
+
+    def read(
+        self,
+        table: str,
+        partitions: Iterable[Mapping[str, object]] | None = None,
+        where: str | None = None,
+        params: list | None = None,
+        columns: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Read partitions of ``table`` into a DataFrame through an in-memory DuckDB connection."""
+        files = self.files(table, partitions)
+        schema_file = self.table_dir(table) / "_schema.parquet"
+        if not files:
+            if schema_file.exists():
+                df = pq.read_table(schema_file).to_pandas()
+                return df[columns] if columns else df
+            return pd.DataFrame(columns=columns or [])
+        sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        sql = f"SELECT {sel} FROM read_parquet(?, union_by_name = true)"
+        if where:
+            sql += f" WHERE {where}"
+        with duckdb.connect() as con:
+            return con.execute(sql, [[str(f) for f in files], *(params or [])]).df()
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """Run SQL over the views of ``sql/`` in an in-memory connection (no catalog lock)."""
+        with duckdb.connect() as con:
+            for name, body in self._view_sql():
+                if self._view_ready(name):
+                    con.execute(body)
+            return con.execute(sql, params or []).df()
+
+    # ----------------------------------------------------------------- catalog
+    def _view_sql(self) -> list[tuple[str, str]]:
+        out = []
+        for f in sorted(SQL_DIR.glob("*.sql")):
+            body = f.read_text().replace("{warehouse}", self.root.as_posix())
+            out.append((f.stem, body))
+        return out
+
+    def _view_ready(self, name: str) -> bool:
+        f = SQL_DIR / f"{name}.sql"
+        m = re.search(r"^-- requires:(.*)$", f.read_text(), re.M) if f.exists() else None
+        needs = m.group(1).split() if m else [name]
+        return all((self.root / t / "_schema.parquet").exists() for t in needs)
+
+    def refresh_catalog(self, attempts: int = 40, wait_s: float = 0.25, strict: bool = True) -> list[str]:
+        """(Re)create the catalog's views whose tables exist; retried briefly on a lock conflict.
+
+        Returns the names of the views now defined. Views read Parquet globs, so once a view
+        exists new partitions show without a refresh; with ``strict=False`` a catalog that stays
+        locked (a user's read-write duckdb session) is reported by returning ``[]`` instead of raising.
+        """
+        self.home.mkdir(parents=True, exist_ok=True)
+        ready = [(n, b) for n, b in self._view_sql() if self._view_ready(n)]
+        last: Exception | None = None
+        for i in range(attempts):
+            try:
+                with duckdb.connect(str(self.catalog_path)) as con:
+                    con.execute("BEGIN TRANSACTION")
+                    for _, body in ready:
+                        con.execute(body)
+                    con.execute("COMMIT")
+                return [n for n, _ in ready]
+            except duckdb.IOException as exc:  # lock held by another process (a run or a CLI user)
+                last = exc
+                time.sleep(wait_s * (1 + i % 4))
+        if not strict:
+            return []
+        raise WarehouseError(f"catalog {self.catalog_path} stayed locked: {last}")
