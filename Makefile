@@ -26,7 +26,8 @@ test-fast: $(STAMP)
 
 ## dev: the Dagster UI on the same warehouse and instance as the CLI
 dev: $(STAMP)
-	mkdir -p $(VOLMACHINE_HOME)/dagster && touch $(VOLMACHINE_HOME)/dagster/dagster.yaml
+	mkdir -p $(VOLMACHINE_HOME)/dagster
+	test -s $(VOLMACHINE_HOME)/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(VOLMACHINE_HOME)/dagster/dagster.yaml
 	DAGSTER_HOME=$(VOLMACHINE_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml
 
 ## bench: speed benchmarks (tables of rates and ratios)

@@ -66,6 +66,13 @@ def trading_sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.D
     return idx[(idx >= pd.Timestamp(start)) & (idx <= pd.Timestamp(end))]
 
 
+def previous_session(date: str | pd.Timestamp) -> pd.Timestamp | None:
+    """The XNYS session before ``date`` (naive), or None before the calendar's start."""
+    idx = _session_times().index
+    i = idx.searchsorted(pd.Timestamp(date).normalize()) - 1
+    return idx[i] if i >= 0 else None
+
+
 def is_session(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     """Boolean mask: which dates are XNYS sessions."""
     d = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates))).normalize()
@@ -115,9 +122,14 @@ def _utc(s: pd.Series) -> pd.Series:
 
 def year_fraction(start_ts, end_ts) -> np.ndarray:
     """ACT/365 years between UTC timestamps (vectorised); negative if end precedes start."""
-    s = pd.to_datetime(np.asarray(start_ts), utc=True)
-    e = pd.to_datetime(np.asarray(end_ts), utc=True)
+    s = pd.DatetimeIndex(pd.to_datetime(_as_1d(start_ts), utc=True))
+    e = pd.DatetimeIndex(pd.to_datetime(_as_1d(end_ts), utc=True))
     return np.asarray((e - s).total_seconds(), dtype=float) / SECONDS_PER_YEAR
+
+
+def _as_1d(x):
+    """Keep pandas objects (they carry time zones) and wrap anything else as a 1-d array."""
+    return x if isinstance(x, (pd.Series, pd.Index)) else np.atleast_1d(np.asarray(x))
 
 
 def local_time_utc(dates, hour: int, minute: int = 0) -> pd.DatetimeIndex:

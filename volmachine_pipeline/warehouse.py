@@ -22,9 +22,11 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -95,34 +97,48 @@ class Warehouse:
         return self.table_dir(table).joinpath(*parts, "data.parquet")
 
     # ----------------------------------------------------------------- writes
-    def write_partition(self, table: str, partition: Mapping[str, object], df: pd.DataFrame) -> Path:
+    def write_partition(self, table: str, partition: Mapping[str, object],
+                        df: pd.DataFrame | pa.Table) -> Path:
         """Atomically replace one partition of ``table`` with ``df`` (which may be empty)."""
         path = self.partition_path(table, partition)
-        tbl = _to_arrow(df)
+        tbl = df if isinstance(df, pa.Table) else _to_arrow(df)
         atomic_write_bytes(path, lambda tmp: pq.write_table(tbl, tmp, compression="zstd"))
         self._ensure_schema(table, tbl.schema)
         return path
 
     def write_partitions(
-        self, table: str, df: pd.DataFrame, by: list[str], all_partitions: Iterable[tuple] | None = None
+        self, table: str, df: pd.DataFrame, by: list[str], all_partitions: Iterable[tuple] | None = None,
+        drop_by: bool = False,
     ) -> list[Path]:
         """Split ``df`` by the columns ``by`` and write each group as a partition.
 
         ``all_partitions`` lists every partition this run owns (tuples in ``by`` order): those with
         no rows get an empty file, so re-materialising a partition that lost all rows replaces it.
+        ``drop_by`` keeps the partition values in the folder names only (for raw vendor rows, whose
+        own columns may carry the same names). The frame is converted to Arrow once and written as
+        zero-copy slices, a few files at a time.
         """
-        keys = list(all_partitions) if all_partitions is not None else []
-        groups: dict[tuple, pd.DataFrame] = {}
-        if len(df):
-            part_cols = [df[c].astype(str) if not pd.api.types.is_datetime64_any_dtype(df[c])
-                         else df[c].dt.strftime("%Y-%m-%d") for c in by]
-            key_frame = pd.concat(part_cols, axis=1)
-            key_frame.columns = by
-            for key, idx in key_frame.groupby(by, sort=False).indices.items():
-                groups[key if isinstance(key, tuple) else (key,)] = df.iloc[idx]
-        for k in keys:
-            groups.setdefault(tuple(str(x) for x in k), df.iloc[0:0])
-        return [self.write_partition(table, dict(zip(by, k, strict=True)), g) for k, g in groups.items()]
+        keys = pd.DataFrame({c: (df[c].dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(df[c])
+                                 else df[c].astype(str)) for c in by}, index=df.index)
+        order = np.lexsort([keys[c].to_numpy(dtype=str) for c in reversed(by)]) if len(df) else []
+        data = df.iloc[order]
+        keys = keys.iloc[order].reset_index(drop=True)
+        tbl = _to_arrow(data.drop(columns=by) if drop_by else data)
+        jobs: dict[tuple, pa.Table] = {}
+        if len(keys):
+            change = np.ones(len(keys), dtype=bool)
+            change[1:] = (keys.iloc[1:].to_numpy() != keys.iloc[:-1].to_numpy()).any(axis=1)
+            starts = np.flatnonzero(change)
+            ends = np.append(starts[1:], len(keys))
+            for a, b in zip(starts, ends, strict=True):
+                jobs[tuple(keys.iloc[a])] = tbl.slice(int(a), int(b - a))
+        for k in all_partitions or []:
+            jobs.setdefault(tuple(str(x) for x in k), tbl.slice(0, 0))
+        def write(item: tuple[tuple, pa.Table]) -> Path:
+            return self.write_partition(table, dict(zip(by, item[0], strict=True)), item[1])
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(write, jobs.items()))
 
     def _ensure_schema(self, table: str, schema: pa.Schema) -> None:
         path = self.table_dir(table) / "_schema.parquet"
@@ -165,6 +181,9 @@ class Warehouse:
                 df = pq.read_table(schema_file).to_pandas()
                 return df[columns] if columns else df
             return pd.DataFrame(columns=columns or [])
+        if where is None:  # plain read: pyarrow keeps the pandas dtypes the writer stored
+            tables = [pq.read_table(f, columns=columns) for f in files]
+            return pa.concat_tables(tables, promote_options="permissive").to_pandas()
         sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         sql = f"SELECT {sel} FROM read_parquet(?, union_by_name = true)"
         if where:
@@ -172,10 +191,23 @@ class Warehouse:
         with duckdb.connect() as con:
             return con.execute(sql, [[str(f) for f in files], *(params or [])]).df()
 
+    def read_with_partition(self, table: str, partitions: list[Mapping[str, object]]) -> pd.DataFrame:
+        """Read the listed partitions, adding their values as ``_part_<name>`` columns (from the folders)."""
+        pairs = [(self.partition_path(table, p), p) for p in partitions]
+        pairs = [(f, p) for f, p in pairs if f.exists()]
+        if not pairs:
+            return self.read(table, [])
+        with duckdb.connect() as con:
+            df = con.execute("SELECT * FROM read_parquet(?, union_by_name = true, filename = true)",
+                             [[str(f) for f, _ in pairs]]).df()
+        lookup = pd.DataFrame([{"filename": str(f), **{f"_part_{k}": str(v) for k, v in p.items()}}
+                               for f, p in pairs])
+        return df.merge(lookup, on="filename", how="left").drop(columns="filename")
+
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         """Run SQL over the views of ``sql/`` in an in-memory connection (no catalog lock)."""
         with duckdb.connect() as con:
-            for name, body in self._view_sql():
+            for name, body in self._views_in_order():
                 if self._view_ready(name):
                     con.execute(body)
             return con.execute(sql, params or []).df()
@@ -187,6 +219,10 @@ class Warehouse:
             body = f.read_text().replace("{warehouse}", self.root.as_posix())
             out.append((f.stem, body))
         return out
+
+    def _views_in_order(self) -> list[tuple[str, str]]:
+        """Base views (reading their own table) before derived ones that query other views."""
+        return sorted(self._view_sql(), key=lambda nb: f"-- requires: {nb[0]}\n" not in nb[1])
 
     def _view_ready(self, name: str) -> bool:
         f = SQL_DIR / f"{name}.sql"
@@ -202,7 +238,8 @@ class Warehouse:
         locked (a user's read-write duckdb session) is reported by returning ``[]`` instead of raising.
         """
         self.home.mkdir(parents=True, exist_ok=True)
-        ready = [(n, b) for n, b in self._view_sql() if self._view_ready(n)]
+        # base views (reading their own table) before derived ones that query other views
+        ready = [(n, b) for n, b in self._views_in_order() if self._view_ready(n)]
         last: Exception | None = None
         for i in range(attempts):
             try:

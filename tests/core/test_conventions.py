@@ -45,3 +45,11 @@ def test_year_fraction_act365():
     t = year_fraction(["2025-01-01T00:00Z"], ["2026-01-01T00:00Z"])
     assert np.allclose(t, 1.0)
     assert year_fraction(["2025-01-02T12:00Z"], ["2025-01-02T00:00Z"])[0] < 0
+
+
+def test_previous_session_skips_weekends_and_holidays():
+    from volmachine_core.conventions import previous_session
+
+    assert previous_session("2025-07-07") == pd.Timestamp("2025-07-03")   # Mon after July 4 (Fri)
+    assert previous_session("2025-12-26") == pd.Timestamp("2025-12-24")
+    assert previous_session("1990-01-02") is None

@@ -1,0 +1,28 @@
+"""The Dagster Definitions of volmachine (``dagster dev`` loads ``defs`` from here)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from volmachine_pipeline.market_data import eod, intraday
+from volmachine_pipeline.market_data.freshness import option_quotes_freshness
+from volmachine_pipeline.market_data.sensors import make_landing_sensor
+from volmachine_pipeline.resources import MarketResource, WarehouseResource
+
+EOD_ASSETS = [eod.raw_option_quotes, eod.clean_option_quotes, eod.underlying_bars, eod.sim_truth]
+INTRADAY_ASSETS = [intraday.intraday_raw_option_quotes, intraday.intraday_clean_option_quotes]
+
+eod_job = dg.define_asset_job(
+    "eod_job", selection=dg.AssetSelection.assets(*EOD_ASSETS),
+    description="End-of-day chain for a date x underlying range (one run per range: single-run backfill).")
+intraday_job = dg.define_asset_job(
+    "intraday_job", selection=dg.AssetSelection.assets(*INTRADAY_ASSETS),
+    description="Intraday chain for one landed snapshot file.")
+
+defs = dg.Definitions(
+    assets=[*EOD_ASSETS, *INTRADAY_ASSETS],
+    asset_checks=[option_quotes_freshness],
+    jobs=[eod_job, intraday_job],
+    sensors=[make_landing_sensor(intraday_job)],
+    resources={"warehouse": WarehouseResource(), "market": MarketResource()},
+)

@@ -1,0 +1,1 @@
+"""Market-data domain: raw quotes, clean quotes + quarantine, underlying bars, simulator truth."""
