@@ -119,3 +119,12 @@ def test_cli_ingest_refuses_unreadable_files_and_writes_nothing(home, tmp_path, 
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "bad.csv" in err
     assert not (home / "warehouse").exists() and not (home / "archive").exists()
+
+
+def test_definitions_load_with_the_documented_asset_keys():
+    defs = _defs()
+    dg.Definitions.validate_loadable(defs)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"raw_option_quotes", "option_quotes", "quote_quarantine", "underlying_bars", "sim_truth",
+            "intraday/raw_option_quotes", "intraday/option_quotes", "intraday/quote_quarantine"} <= keys
+    assert defs.resolve_sensor_def("landing_sensor").default_status == dg.DefaultSensorStatus.RUNNING

@@ -33,7 +33,7 @@ def previous_quotes(wh, underlyings: list[str], before: str) -> pd.DataFrame | N
     return q if len(q) else None
 
 
-@dg.asset(key_prefix=PREFIX, partitions_def=snapshot_partitions, group_name=GROUP,
+@dg.asset(name="raw_option_quotes", key_prefix=PREFIX, partitions_def=snapshot_partitions, group_name=GROUP,
           kinds={"parquet"}, code_version="1")
 def intraday_raw_option_quotes(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The landed file's rows exactly as received (text), from ``archive/<snapshot key>/``."""
