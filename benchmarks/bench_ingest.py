@@ -30,7 +30,8 @@ def main() -> None:
         big = Path(d) / "spxw_big.csv"
         body = "\n".join(lines[1:])
         start = pd.Timestamp("2019-06-26")
-        copies = [body.replace("2019-06-26,", f"{(start - pd.Timedelta(days=i)).date()},", ) for i in range(args.copies)]
+        copies = [body.replace("2019-06-26,", f"{(start - pd.Timedelta(days=i)).date()},")
+                  for i in range(args.copies)]
         big.write_text("\n".join([lines[0], *copies]) + "\n")
         t = time.perf_counter()
         ref = pacsv.read_csv(big)

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
-QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the CLI prints its own summary
 
 
 def _instance():
@@ -158,16 +158,22 @@ def cmd_ingest(args) -> int:
         instance.add_dynamic_partitions(SNAPSHOT_PARTITIONS_NAME, [key])
         res = job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False,
                                      run_config=QUIET_RUN)
-        if not res.success:
+        if not wh.partition_path("option_quotes", {"snapshot_key": key}).exists():
             msgs = "; ".join(e.message for e in res.all_events if e.is_failure)
             print(f"volmachine ingest: {path}: run failed: {msgs[:1000]}", file=sys.stderr)
             return 1
+        failed_checks = [f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
+                         f"{e.asset_check_evaluation_data.check_name}" for e in res.all_events
+                         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed]
         clean = wh.read("option_quotes", [{"snapshot_key": key}])
         quar = wh.read("quote_quarantine", [{"snapshot_key": key}])
         sids = sorted(clean["snapshot_id"].unique()) if len(clean) else []
         reasons = quar["reason"].value_counts().to_dict() if len(quar) else {}
         print(f"{path}: partition {key}; snapshots {', '.join(sids) or '-'}; "
               f"clean {len(clean):,}; quarantined {len(quar):,} {reasons if reasons else ''}".rstrip())
+        if failed_checks:
+            print(f"  checks not passed: {', '.join(failed_checks)}"
+                  + ("" if res.success else " (blocking: downstream assets of this snapshot did not run)"))
     return 0
 
 

@@ -50,6 +50,17 @@ class Data(_Strict):
     freshness_max_sessions: int = Field(3, ge=1)
 
 
+class Curves(_Strict):
+    """Thresholds of the vol-curve asset checks (blocking unless named a warning)."""
+
+    min_arb_free_share: float = Field(0.95, ge=0, le=1)
+    max_median_rmse_vol: float = Field(0.01, gt=0)      # decimals: 0.01 = 1 vol point
+    min_quotes_per_expiry: int = Field(8, ge=3)
+    min_expiry_coverage: float = Field(0.8, ge=0, le=1)  # share of expiries with enough quotes
+    max_forward_gap: float = Field(0.25, gt=0)          # |ln(F/S)| above this is not a forward
+    stale_warn_share: float = Field(0.01, ge=0, le=1)   # warning check: stale quotes among raw rows
+
+
 class Models(_Strict):
     history_days: int = Field(120, ge=5, le=2000)
     wing_window_days: int = Field(60, ge=5)
@@ -69,6 +80,7 @@ class Settings(_Strict):
     account: Account = Account()
     risk: Risk = Risk()
     data: Data = Data()
+    curves: Curves = Curves()
     models: Models = Models()
     sim: Sim = Sim()
 

@@ -8,9 +8,10 @@ from volmachine_pipeline.market_data import eod, intraday
 from volmachine_pipeline.market_data.freshness import option_quotes_freshness
 from volmachine_pipeline.market_data.sensors import make_landing_sensor
 from volmachine_pipeline.resources import MarketResource, WarehouseResource
+from volmachine_pipeline.surfaces.assets import intraday_vol_surface, vol_surface
 
-EOD_ASSETS = [eod.raw_option_quotes, eod.clean_option_quotes, eod.underlying_bars, eod.sim_truth]
-INTRADAY_ASSETS = [intraday.intraday_raw_option_quotes, intraday.intraday_clean_option_quotes]
+EOD_ASSETS = [eod.raw_option_quotes, eod.clean_option_quotes, eod.underlying_bars, eod.sim_truth, vol_surface]
+INTRADAY_ASSETS = [intraday.intraday_raw_option_quotes, intraday.intraday_clean_option_quotes, intraday_vol_surface]
 
 eod_job = dg.define_asset_job(
     "eod_job", selection=dg.AssetSelection.assets(*EOD_ASSETS),

@@ -9,17 +9,19 @@ import pandas as pd
 
 from volmachine_pipeline.market_data import eod
 from volmachine_pipeline.resources import MarketResource, WarehouseResource
+from volmachine_pipeline.surfaces.assets import vol_surface
 from volmachine_pipeline.warehouse import Warehouse
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 ASSETS = [eod.raw_option_quotes, eod.clean_option_quotes, eod.underlying_bars, eod.sim_truth]
+WITH_SURFACE = [*ASSETS, vol_surface]
 
 
-def _materialise(home, start, end, und, seed):
+def _materialise(home, start, end, und, seed, assets=ASSETS):
     with dg.instance_for_test() as instance:
         res = dg.materialize(
-            ASSETS, instance=instance,
+            assets, instance=instance,
             resources={"warehouse": WarehouseResource(home=str(home)), "market": MarketResource(seed=seed)},
             tags={"dagster/asset_partition_range_start": f"{start}|{und}",
                   "dagster/asset_partition_range_end": f"{end}|{und}"},
@@ -75,3 +77,21 @@ def test_rematerialising_replaces_partitions(home):
     res, _, _ = _materialise(home, "2025-06-03", "2025-06-03", "MSFT", seed=3)
     assert res.success
     assert len(wh.read("option_quotes")) == first
+
+
+def test_surface_assets_match_the_simulator_truth(home):
+    res, checks, _ = _materialise(home, "2025-06-05", "2025-06-06", "SPX", seed=9, assets=WITH_SURFACE)
+    assert res.success
+    for name in ("arb_free_share", "fit_rmse", "forward_sanity", "quotes_per_expiry"):
+        assert checks[name], name
+    wh = Warehouse(home)
+    fw = wh.read("forwards").merge(wh.read("sim_truth_forwards"), on=["snapshot_id", "underlying", "expiry"],
+                                   suffixes=("", "_true"))
+    week = fw["tau"] > 7 / 365
+    assert len(fw) > 20
+    assert ((fw["forward"] / fw["forward_true"] - 1).abs()[week] * 1e4).median() < 1.0
+    cp = wh.read("curve_params")
+    assert cp["arb_free"].mean() >= 0.995 and set(cp["trade_date"].dt.strftime("%Y-%m-%d")) == {
+        "2025-06-05", "2025-06-06"}
+    pts = wh.read("curve_points")
+    assert sorted(pts["target_sd"].unique()) == [x / 2 for x in range(-6, 7)]
