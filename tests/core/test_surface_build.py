@@ -102,3 +102,28 @@ def test_real_chain_settlement_times(shared_data):
     am = fw["root"].eq("SPX")
     assert (local[am].dt.strftime("%H:%M") == "09:30").all() and am.any()
     assert (local[~am].dt.strftime("%H:%M") == "16:00").all()
+
+
+def _degenerate_cases():
+    q = ssvi_snapshot(seed=2).quotes
+    rng = np.random.default_rng(0)
+    noisy_bid = q["bid"] * rng.uniform(0.2, 1.8, len(q))
+    return {
+        "empty": q.head(0),
+        "one row": q.head(1),
+        "calls only": q[q["right"] == "C"],
+        "one expiry": q[q["expiry"] == q["expiry"].iloc[0]],
+        "all zero bids": q.assign(bid=0.0),
+        "two strikes": q[q["strike"].isin(q["strike"].unique()[:2])],
+        "no underlying price": q.assign(underlying_price=np.nan),
+        "all expired": q.assign(expiry_ts=q["quote_ts"] - pd.Timedelta(hours=1)),
+        "garbage prices": q.assign(bid=noisy_bid, ask=np.maximum(noisy_bid, q["ask"] * rng.uniform(0.5, 2, len(q)))),
+    }
+
+
+@pytest.mark.parametrize("case", list(_degenerate_cases()))
+def test_degenerate_inputs_never_raise_and_keep_every_quote(case):
+    quotes = _degenerate_cases()[case]
+    sb = build_surface(quotes)
+    assert len(sb.strike_vols) == len(quotes)            # every quote gets a row (NaN vol + status if needed)
+    assert set(sb.curve_params["snapshot_id"]) <= set(quotes["snapshot_id"])
