@@ -41,7 +41,7 @@ def smile_grid(strike_vols: pd.DataFrame, curve_params: pd.DataFrame, title: str
     n = max(len(cp), 1)
     cols = min(4, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False, layout="constrained")
     for ax in axes.flat[n:]:
         ax.axis("off")
     for ax, (_, row) in zip(axes.flat, cp.iterrows(), strict=False):
@@ -66,7 +66,7 @@ def smile_grid(strike_vols: pd.DataFrame, curve_params: pd.DataFrame, title: str
 def term_structure(curve_params: pd.DataFrame, title: str) -> bytes:
     """ATM vol and ATM slope against time to expiry for one snapshot x underlying."""
     cp = curve_params.sort_values("tau")
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
     ax.plot(cp["tau"] * 365, 100 * cp["atm_vol"], marker="o", ms=3, label="ATM vol")
     ax.set_xlabel("days to expiry")
     ax.set_ylabel("ATM vol (vol points)")
