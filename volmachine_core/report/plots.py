@@ -30,7 +30,7 @@ def png_markdown(png: bytes, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})"
 
 
-def smile_grid(strike_vols: pd.DataFrame, curve_params: pd.DataFrame, title: str, max_panels: int = 12) -> bytes:
+def smile_grid(strike_vols: pd.DataFrame, curve_params: pd.DataFrame, title: str, max_panels: int = 8) -> bytes:
     """Small multiples, one panel per expiry: market bid/ask vols (out-of-the-money side) and the fit.
 
     x is SD moneyness z, y vol points. Expiries are thinned evenly to ``max_panels``.
