@@ -7,6 +7,8 @@ relative to ``$VOLMACHINE_HOME`` when the file lives there), ``source_row`` (1-b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -46,6 +48,28 @@ def vendor_columns(raw: pd.DataFrame) -> pd.DataFrame:
     # columns a file did not have come back as all-null after union_by_name: drop them
     empty = [c for c in out.columns if c not in ("source_row", "source_file") and out[c].isna().all()]
     return out.drop(columns=empty)
+
+
+def land_vendor_files(home: Path, rows: pd.DataFrame, group_by: list[str], names: list[str],
+                      path_for: Callable[[Path, tuple], Path], threads: int = 2) -> pd.DataFrame:
+    """Write each group of vendor-layout ``rows`` as a vendor file and read it back as raw rows.
+
+    This is how a market source "delivers" files: the simulator's frames go through the same bytes
+    and the same reader as a vendor's. Groups (e.g. date x underlying) are written and read on a few
+    threads (pyarrow releases the GIL). The group's key values are added as columns ``names``.
+    """
+    now = pd.Timestamp.now(tz="UTC")
+
+    def one(item: tuple[tuple, pd.DataFrame]) -> pd.DataFrame:
+        key, chunk = item
+        raw, _ = raw_rows(home, write_vendor_csv(chunk, path_for(home, key)), now)
+        return raw.assign(**{f"_k{i}": str(v) for i, v in enumerate(key)})
+
+    groups = [((k if isinstance(k, tuple) else (k,)), g) for k, g in rows.groupby(group_by, sort=True)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        frames = list(pool.map(one, groups))
+    raw = pd.concat(frames, ignore_index=True)
+    return raw.rename(columns={f"_k{i}": n for i, n in enumerate(names)})
 
 
 def write_vendor_csv(df: pd.DataFrame, path: Path) -> Path:

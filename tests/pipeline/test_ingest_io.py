@@ -201,7 +201,8 @@ def test_random_bytes_fail_cleanly(shared_data, blob):
 
 _cell = st.one_of(st.just(""), st.just("x"), st.just("-1"), st.just("1e9"), st.just('"a,b"'),
                   st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                                 blacklist_characters="\n\r,\""), max_size=8))
+                                                 blacklist_characters="\n\r,\"\x00"), max_size=8))
+# (a NUL byte anywhere makes the whole file non-text: rejected at file level, see the test below)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -218,3 +219,10 @@ def test_mutated_csv_read_and_normalise_conserve(shared_data, edits):
     assert raw.n_rows == len(rows) - 1
     res = conserved(raw, underlying="SPX", root="SPXW")
     assert set(res.quarantine["source_row"]) <= {r for r, _, _ in edits}
+
+
+def test_a_nul_byte_in_one_cell_rejects_the_file(shared_data):
+    lines = _spxw_lines(shared_data).decode("utf-8-sig").split("\n")
+    lines[5] = lines[5].replace(",", ",\x00", 1)
+    with pytest.raises(VendorFormatError, match="NUL"):
+        read_raw_bytes("\n".join(lines).encode("utf-8"), name="m.csv")

@@ -5,13 +5,15 @@ processes them together, vectorised, writing one Parquet file per partition.
 """
 
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
 from volmachine_core.conventions import previous_session
 from volmachine_core.market.clean import clean_quotes, quarantine_stale
 from volmachine_pipeline.config import current_config
-from volmachine_pipeline.ingest import raw_rows, vendor_columns, write_vendor_csv
+from volmachine_pipeline.ingest import land_vendor_files, vendor_columns
 from volmachine_pipeline.market_data import checks
 from volmachine_pipeline.partitions import eod_keys, eod_partitions
 from volmachine_pipeline.resources import MarketResource, WarehouseResource
@@ -23,6 +25,11 @@ single_run = dg.BackfillPolicy.single_run()
 
 def _parts(keys):
     return [{"trade_date": d, "underlying": u} for d, u in keys]
+
+
+def _sim_eod_path(home: Path, key: tuple) -> Path:
+    d, u = (str(x) for x in key)
+    return home / "sources" / "sim" / "eod" / d / f"sim-{u}-{d.replace('-', '')}T1545.csv"
 
 
 def _in_keys(df: pd.DataFrame, date_col: str, keys: list[tuple[str, str]]) -> pd.Series:
@@ -47,14 +54,8 @@ def raw_option_quotes(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                          "arrive through the landing folder (`volmachine ingest` or the landing sensor)")
     sim = market.sim(max(d for d, _ in keys))
     chains = sim.eod_chains(sorted({d for d, _ in keys}), sorted({u for _, u in keys}))
-    now = pd.Timestamp.now(tz="UTC")
-    frames = []
     chains = chains[_in_keys(chains.rename(columns={"underlying_symbol": "underlying"}), "quote_date", keys)]
-    for (d, u), chain in chains.groupby(["quote_date", "underlying_symbol"], sort=True):
-        path = wh.home / "sources" / "sim" / "eod" / str(d) / f"sim-{u}-{str(d).replace('-', '')}T1545.csv"
-        raw, _ = raw_rows(wh.home, write_vendor_csv(chain, path), now)
-        frames.append(raw.assign(_date=str(d), _und=u))
-    raw = pd.concat(frames, ignore_index=True).rename(columns={"_date": "trade_date", "_und": "underlying"})
+    raw = land_vendor_files(wh.home, chains, ["quote_date", "underlying_symbol"], EOD_BY, _sim_eod_path)
     wh.write_partitions("raw_option_quotes", raw, EOD_BY, keys, drop_by=True)
     wh.refresh_catalog(attempts=20, strict=False)
     return dg.MaterializeResult(metadata={"dagster/row_count": len(raw), "partitions": len(keys),
