@@ -20,19 +20,11 @@ import time
 import numpy as np
 import pandas as pd
 import QuantLib as ql  # noqa: N813 (the conventional alias)
+from _timing import best_of
 
 from volmachine_core.curves import curve_vol, fit_curves
 from volmachine_core.curves._testing import ssvi_snapshot
 from volmachine_core.curves.svi import svi_total_variance
-
-
-def best_of(fn, repeat: int) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def fitted_points(sv: pd.DataFrame) -> list[tuple]:

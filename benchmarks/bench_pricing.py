@@ -13,11 +13,11 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import QuantLib as ql  # noqa: N813 (the conventional alias)
+from _timing import best_of
 
 from volmachine_core.pricing import black76_greeks, black76_price, implied_vol
 
@@ -35,14 +35,6 @@ def mixed_options(n: int, seed: int = 0) -> tuple[np.ndarray, ...]:
     is_call = rng.random(n) < 0.5
     return F, K, tau, sigma, D, is_call
 
-
-def best_of(fn, repeat: int = 5) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def quantlib_iv_loop(price, F, K, tau, D, is_call) -> None:

@@ -9,41 +9,27 @@ QuantLib's fit-only time; 100k quotes (several snapshots) scale linearly.
 
 from __future__ import annotations
 
-import sys
-import time
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
+from _timing import best_of
+from bench_curves import fitted_points, quantlib_fit  # the same QuantLib harness
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_curves import fitted_points, quantlib_fit  # noqa: E402  (the same QuantLib harness)
-
-from volmachine_core.market.synthetic import ssvi_snapshot  # noqa: E402
-from volmachine_core.surface import build_surface  # noqa: E402
-
-
-def timed(fn, repeat: int = 3):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+from volmachine_core.market.synthetic import ssvi_snapshot
+from volmachine_core.surface import build_surface
 
 
 def main() -> None:
     snap = ssvi_snapshot(seed=0)
     quotes = snap.quotes
     build_surface(quotes)                                   # warm the numba caches
-    t_all, sb = timed(lambda: build_surface(quotes))
+    sb = build_surface(quotes)
+    t_all = best_of(lambda: build_surface(quotes), repeat=3)
     slices = fitted_points(sb.strike_vols)
-    t_ql, _ = timed(lambda: quantlib_fit(slices), repeat=2)
+    t_ql = best_of(lambda: quantlib_fit(slices), repeat=2)
     # ~100k quotes: four snapshots of the same market at other times
     many = pd.concat([quotes.assign(snapshot_id=quotes["snapshot_id"] + f"-{i}",
                                     quote_ts=quotes["quote_ts"] + pd.Timedelta(minutes=30 * i)) for i in range(4)],
                      ignore_index=True)
-    t_many, _ = timed(lambda: build_surface(many), repeat=1)
+    t_many = best_of(lambda: build_surface(many), repeat=1)
     n = len(quotes)
     print(f"surface benchmark: {n:,} quotes, {len(sb.curve_params)} expiries "
           f"({len(slices)} slices fitted by QuantLib on the same points)")

@@ -191,6 +191,16 @@ class Warehouse:
         with duckdb.connect() as con:
             return con.execute(sql, [[str(f) for f in files], *(params or [])]).df()
 
+    def count_rows(self, table: str, partitions: Iterable[Mapping[str, object]] | None = None) -> int:
+        """Rows in the listed partitions (from the Parquet footers; no data is read)."""
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in self.files(table, partitions))
+
+    def partition_values(self, table: str, key: str) -> list[str]:
+        """Distinct values of one partition key present in ``table`` (from the folder names)."""
+        prefix = f"{key}="
+        return sorted({part[len(prefix):] for f in self.files(table) for part in f.parent.parts
+                       if part.startswith(prefix)})
+
     def read_with_partition(self, table: str, partitions: list[Mapping[str, object]]) -> pd.DataFrame:
         """Read the listed partitions, adding their values as ``_part_<name>`` columns (from the folders)."""
         pairs = [(self.partition_path(table, p), p) for p in partitions]

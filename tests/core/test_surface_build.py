@@ -12,16 +12,6 @@ from volmachine_core.market.synthetic import ssvi_snapshot
 from volmachine_core.surface import build_surface
 from volmachine_pipeline.ingest_io import read_raw_file
 
-CONTRACT = {
-    "forwards": ["snapshot_id", "underlying", "expiry", "tau", "forward", "discount_factor", "rate",
-                 "underlying_price", "n_pairs", "fit_rmse"],
-    "strike_vols": ["snapshot_id", "underlying", "expiry", "strike", "right", "iv_bid", "iv_mid", "iv_ask",
-                    "iv_status", "vega", "delta", "z"],
-    "curve_params": ["snapshot_id", "underlying", "expiry", "tau", "bdays", "atm_vol", "atm_slope", "rmse_vol",
-                     "arb_free", "model", "params"],
-    "curve_points": ["snapshot_id", "underlying", "expiry", "target_sd", "strike", "vol"],
-}
-
 
 @pytest.fixture(scope="module")
 def synthetic():
@@ -29,9 +19,10 @@ def synthetic():
     return snap, build_surface(snap.quotes)
 
 
-def test_contract_columns(synthetic):
+def test_contract_columns(synthetic, contract):
     _, sb = synthetic
-    for table, cols in CONTRACT.items():
+    for table in ("forwards", "strike_vols", "curve_params", "curve_points"):
+        cols = contract[table]
         assert not set(cols) - set(getattr(sb, table).columns), table
 
 

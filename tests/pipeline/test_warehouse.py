@@ -162,3 +162,16 @@ def test_two_processes_write_different_partitions_concurrently(tmp_path):
     with duckdb.connect(str(wh.catalog_path), read_only=True) as con:
         assert con.execute("select count(*) from option_quotes").fetchone()[0] == 2 * 25 * 200
     assert all(pq.read_table(f).num_rows == 200 for f in wh.files("option_quotes"))
+
+
+def test_row_counts_and_partition_values_come_from_metadata(tmp_path):
+    wh = Warehouse(tmp_path)
+    wh.write_partition("t", {"trade_date": "2025-01-03", "underlying": "SPX"}, _frame(7, 1.0))
+    wh.write_partition("t", {"trade_date": "2025-01-02", "underlying": "SPY"}, _frame(3, 1.0))
+    wh.write_partition("t", {"snapshot_key": "landed-abc"}, _frame(2, 1.0))
+    assert wh.count_rows("t") == 12
+    assert wh.count_rows("t", [{"trade_date": "2025-01-02", "underlying": "SPY"}]) == 3
+    assert wh.count_rows("t", [{"trade_date": "2025-01-09", "underlying": "SPY"}]) == 0
+    assert wh.partition_values("t", "trade_date") == ["2025-01-02", "2025-01-03"]
+    assert wh.partition_values("t", "snapshot_key") == ["landed-abc"]
+    assert wh.partition_values("missing", "trade_date") == []

@@ -113,13 +113,14 @@ def underlying_bars(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     return dg.MaterializeResult(metadata={"dagster/row_count": len(bars)})
 
 
+#: warehouse table -> SimMarket method that produces it
 SIM_TRUTH = {
-    "sim_truth_forwards": ("truth_forwards", "Forward and discount factor per simulated snapshot x expiry."),
-    "sim_truth_surface": ("truth_surface", "Implied-surface parameters per simulated snapshot x expiry."),
-    "sim_truth_mispricings": ("truth_mispricings", "Planted vol bumps."),
-    "sim_truth_regimes": ("truth_regimes", "Market regime per day."),
-    "sim_truth_events": ("truth_events", "Events (earnings, dividends) by event date."),
-    "sim_truth_bad_quotes": ("truth_bad_quotes", "Quote rows made bad on purpose."),
+    "sim_truth_forwards": "truth_forwards",
+    "sim_truth_surface": "truth_surface",
+    "sim_truth_mispricings": "truth_mispricings",
+    "sim_truth_regimes": "truth_regimes",
+    "sim_truth_events": "truth_events",
+    "sim_truth_bad_quotes": "truth_bad_quotes",
 }
 
 
@@ -136,7 +137,7 @@ def sim_truth(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     dates, unds = sorted({d for d, _ in keys}), sorted({u for _, u in keys})
     sim = market.sim(max(dates))
     rows = {}
-    for table, (method, _) in SIM_TRUTH.items():
+    for table, method in SIM_TRUTH.items():
         df = (sim.truth_events(unds, dates[0], dates[-1]) if method == "truth_events"
               else getattr(sim, method)(dates, unds))
         date_col = "event_date" if table == "sim_truth_events" else "trade_date"

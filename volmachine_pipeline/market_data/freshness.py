@@ -14,11 +14,11 @@ from volmachine_pipeline.resources import WarehouseResource
 def option_quotes_freshness(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     wh = warehouse.get()
     settings, _ = current_config()
-    files = wh.files("option_quotes")
-    if not files:
+    dates = wh.partition_values("option_quotes", "trade_date")  # end-of-day partitions, from folder names
+    if not dates:
         return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                   metadata={"reason": "no clean quotes yet"})
-    newest = wh.read("option_quotes", where="true", columns=["trade_date"])["trade_date"].max()
+                                   metadata={"reason": "no end-of-day clean quotes yet"})
+    newest = dates[-1]
     today = pd.Timestamp.now(tz="America/New_York").tz_localize(None).normalize()
     sessions = trading_sessions(pd.Timestamp(newest), today - pd.Timedelta(days=1))
     behind = max(len(sessions) - 1, 0)

@@ -31,6 +31,13 @@ def _with_trade_date(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(trade_date=pd.to_datetime(df["snapshot_id"].str.slice(0, 10)))
 
 
+def _raw_and_stale(wh, parts: list[dict]) -> tuple[int, int]:
+    """Raw rows of the partitions (Parquet footers) and how many were quarantined as stale."""
+    quar = wh.read("quote_quarantine", parts, columns=["reason"])
+    n_stale = int((quar["reason"] == ReasonCode.STALE.value).sum()) if len(quar) else 0
+    return wh.count_rows("raw_option_quotes", parts), n_stale
+
+
 def _metadata(sb: SurfaceBuild, plots: bool) -> dict:
     meta: dict = {k: dg.MetadataValue.float(float(v)) if isinstance(v, float) else v
                   for k, v in sb.summary().items()}
@@ -80,10 +87,7 @@ def vol_surface(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     for table in TABLES:
         wh.write_partitions(table, _with_trade_date(getattr(sb, table)), EOD_BY, keys)
     wh.refresh_catalog(attempts=20, strict=False)
-    n_raw = len(wh.read("raw_option_quotes", parts, columns=["source_row"]))
-    quar = wh.read("quote_quarantine", parts, columns=["reason"])
-    n_stale = int((quar["reason"] == ReasonCode.STALE.value).sum()) if len(quar) else 0
-    yield from _results([], sb, n_raw, n_stale, plots=len({d for d, _ in keys}) == 1)
+    yield from _results([], sb, *_raw_and_stale(wh, parts), plots=len({d for d, _ in keys}) == 1)
 
 
 @dg.multi_asset(specs=_specs(["intraday"], dg.AssetKey(["intraday", "option_quotes"]), "intraday"),
@@ -97,7 +101,4 @@ def intraday_vol_surface(context: dg.AssetExecutionContext, warehouse: Warehouse
     for table in TABLES:
         wh.write_partition(table, part[0], _with_trade_date(getattr(sb, table)))
     wh.refresh_catalog(attempts=20, strict=False)
-    n_raw = len(wh.read("raw_option_quotes", part, columns=["source_row"]))
-    quar = wh.read("quote_quarantine", part, columns=["reason"])
-    n_stale = int((quar["reason"] == ReasonCode.STALE.value).sum()) if len(quar) else 0
-    yield from _results(["intraday"], sb, n_raw, n_stale, plots=True)
+    yield from _results(["intraday"], sb, *_raw_and_stale(wh, part), plots=True)
