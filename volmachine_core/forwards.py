@@ -25,12 +25,13 @@ biweight as in Beaton and Tukey, Technometrics 16 (1974).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from volmachine_core.conventions import year_fraction
 
@@ -71,6 +72,7 @@ FORWARD_COLUMNS: tuple[str, ...] = (
 _REQUIRED = ("snapshot_id", "quote_ts", "underlying", "root", "expiry", "expiry_ts", "strike", "right", "bid",
              "ask", "underlying_price")
 _VENDOR_IMPLIED = "implied_underlying_price"
+_HEAD_COLUMNS = ("snapshot_id", "underlying", "expiry", "expiry_ts", "root", "quote_ts")
 _MAD_TO_SD = 1.4826
 _SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
 
@@ -221,15 +223,109 @@ def nelson_siegel_basis(tau, decay: float) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- grouped helpers
+def group_ids(frame: pd.DataFrame | Mapping[str, object], keys: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Dense group ids of ``frame`` rows by ``keys``, numbered in sorted key order.
+
+    The same numbering as ``frame.groupby(keys, sort=True, dropna=False).ngroup()`` (missing keys form
+    their own group, sorted last within a level), from one ``pd.factorize`` per key column and integer
+    arithmetic on the codes (no per-group Python work).
+
+    Parameters
+    ----------
+    frame : DataFrame or mapping of column name to 1-d array
+        Rows to group.
+    keys : sequence of str
+        Key columns, most significant first.
+
+    Returns
+    -------
+    gid : ndarray of int64, shape ``(len(frame),)``
+        Group of each row, ``0 .. n_groups - 1``.
+    n_groups : int
+        Number of groups (0 for an empty frame).
+    """
+    n_rows = len(frame[keys[0]])
+    if not n_rows:
+        return np.zeros(0, dtype=np.int64), 0
+    code = np.zeros(n_rows, dtype=np.int64)
+    size = 1
+    for c in keys:
+        cc, uniq = pd.factorize(frame[c], sort=True, use_na_sentinel=False)
+        if size * len(uniq) >= 2**62:  # re-densify before the combined code could overflow
+            code, levels = pd.factorize(code, sort=True)
+            size = len(levels)
+        code = code * len(uniq) + cc
+        size *= len(uniq)
+    gid, levels = pd.factorize(code, sort=True)
+    return gid.astype(np.int64, copy=False), len(levels)
+
+
+def group_first_rows(gid: np.ndarray, n: int, valid: np.ndarray | None = None) -> np.ndarray:
+    """Row index of the first row (optionally the first ``valid`` row) of each group; -1 where none.
+
+    Parameters
+    ----------
+    gid : ndarray of int
+        Group of each row, ``0 .. n - 1``.
+    n : int
+        Number of groups.
+    valid : ndarray of bool, optional
+        Rows allowed to be picked (e.g. non-missing values).
+    """
+    rows = np.arange(gid.size) if valid is None else np.flatnonzero(valid)
+    order = rows[np.argsort(gid[rows], kind="stable")]
+    gs = gid[order]
+    start = np.searchsorted(gs, np.arange(n), side="left")
+    have = start < gs.size
+    have[have] = gs[start[have]] == np.arange(n)[have]
+    out = np.full(n, -1, dtype=np.int64)
+    out[have] = order[start[have]]
+    return out
+
+
 def _gsum(g: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(g, weights=v, minlength=n)
 
 
+@njit(cache=True, nogil=True)
+def _gmedian_kernel(g, v, n):  # pragma: no cover - compiled
+    """Per-group median of the non-NaN ``v`` (counting sort into segments, then quickselect medians)."""
+    start = np.zeros(n + 1, dtype=np.int64)
+    for i in range(g.size):
+        if not np.isnan(v[i]):
+            start[g[i] + 1] += 1
+    for j in range(n):
+        start[j + 1] += start[j]
+    buf = np.empty(start[n])
+    pos = start[:n].copy()
+    for i in range(g.size):
+        if not np.isnan(v[i]):
+            buf[pos[g[i]]] = v[i]
+            pos[g[i]] += 1
+    out = np.full(n, np.nan)
+    for j in range(n):
+        if start[j + 1] > start[j]:
+            out[j] = np.median(buf[start[j]:start[j + 1]])
+    return out
+
+
 def _gmedian(g: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
-    """Per-group median of ``v`` (NaN for empty groups); groups are 0..n-1."""
-    if not len(v):
-        return np.full(n, np.nan)
-    return pd.Series(v).groupby(g).median().reindex(range(n)).to_numpy(dtype=float)
+    """Per-group median of ``v`` skipping NaN (NaN for empty groups); groups are 0..n-1."""
+    return _gmedian_kernel(np.asarray(g, dtype=np.int64), np.asarray(v, dtype=float), int(n))
+
+
+def _grank_first(g: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rank of ``v`` within its group, 1-based, ties in row order; NaN for NaN values.
+
+    Equals ``pd.Series(v).groupby(g).rank(method="first")``: a stable lexsort by (group, value) puts
+    NaN last in each group, so the ranks of the other values are unaffected.
+    """
+    order = np.lexsort((v, g))
+    gs = g[order]
+    rank = np.empty(v.size)
+    rank[order] = np.arange(v.size) - np.searchsorted(gs, gs, side="left") + 1.0
+    rank[np.isnan(v)] = np.nan
+    return rank
 
 
 def _robust_weights(r: np.ndarray, g: np.ndarray, n: int, c: float, min_scale: float, kind: str) -> np.ndarray:
@@ -260,35 +356,57 @@ def _with_fallback(w_new: np.ndarray, w_old: np.ndarray, g: np.ndarray, n: int, 
 
 
 # --------------------------------------------------------------------------- pairs
-def _pairs(q: pd.DataFrame, gid: np.ndarray, opts: ForwardFitOptions) -> pd.DataFrame:
-    """Two-sided call/put pairs at the same (expiry group, root, strike) with mids and spreads."""
+def _pairs(q: pd.DataFrame, gid: np.ndarray, opts: ForwardFitOptions) -> dict[str, np.ndarray]:
+    """Two-sided call/put pairs at the same (expiry group, root, strike) with mids and spreads.
+
+    Returns arrays ``g`` (expiry group), ``strike``, ``mid_c``, ``spread_c``, ``mid_p``, ``spread_p``
+    (price units), one entry per pair, sorted by (group, root, strike). Where a leg is quoted more
+    than once at a key, its first row is used. Done as one stable lexsort of the legs by (group,
+    root code, strike, side): after dropping repeated keys, a call directly followed by a put with the
+    same (group, root, strike) is a pair.
+    """
     bid = q["bid"].to_numpy(dtype=float)
     ask = q["ask"].to_numpy(dtype=float)
     strike = q["strike"].to_numpy(dtype=float)
     ok = np.isfinite(bid) & np.isfinite(ask) & np.isfinite(strike) & (bid > 0) & (ask >= bid) & (strike > 0)
-    side = q["right"].astype("string").to_numpy(dtype=object, na_value="")
-    legs = pd.DataFrame({"g": gid, "root": q["root"].astype("string").to_numpy(dtype=object, na_value=""),
-                         "strike": strike, "mid": 0.5 * (bid + ask), "spread": ask - bid})
-    calls = legs[ok & (side == "C")].drop_duplicates(["g", "root", "strike"])
-    puts = legs[ok & (side == "P")].drop_duplicates(["g", "root", "strike"])
-    return calls.merge(puts, on=["g", "root", "strike"], suffixes=("_c", "_p"), sort=True)
+    right = q["right"].astype("string")
+    is_call = (right == "C").fillna(False).to_numpy(dtype=bool)
+    is_put = (right == "P").fillna(False).to_numpy(dtype=bool)
+    root, _ = pd.factorize(q["root"].astype("string").fillna(""), sort=True)
+    legs = np.flatnonzero(ok & (is_call | is_put))
+    side = is_put[legs].astype(np.int8)
+    keys = (gid[legs], root[legs], strike[legs], side)
+    order = np.lexsort(keys[::-1])
+    legs = legs[order]
+    G, R, Kx, S = (k[order] for k in keys)
+    new = np.ones(legs.size, dtype=bool)
+    new[1:] = (G[1:] != G[:-1]) | (R[1:] != R[:-1]) | (Kx[1:] != Kx[:-1]) | (S[1:] != S[:-1])
+    legs, G, R, Kx, S = legs[new], G[new], R[new], Kx[new], S[new]
+    i = np.flatnonzero((S[:-1] == 0) & (S[1:] == 1) & (G[:-1] == G[1:]) & (R[:-1] == R[1:]) & (Kx[:-1] == Kx[1:]))
+    c, p = legs[i], legs[i + 1]
+    return {"g": gid[c], "strike": strike[c], "mid_c": 0.5 * (bid[c] + ask[c]), "spread_c": ask[c] - bid[c],
+            "mid_p": 0.5 * (bid[p] + ask[p]), "spread_p": ask[p] - bid[p]}
 
 
-def _select_near_money(pairs: pd.DataFrame, tau: np.ndarray, n: int, opts: ForwardFitOptions):
+def _take_pairs(pairs: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The pairs where ``mask`` is True (same fields)."""
+    return {f: v[mask] for f, v in pairs.items()}
+
+
+def _select_near_money(pairs: dict[str, np.ndarray], tau: np.ndarray, n: int, opts: ForwardFitOptions):
     """Rough forward per group and the near-the-money mask over ``pairs``."""
-    g = pairs["g"].to_numpy()
-    K = pairs["strike"].to_numpy()
-    y = pairs["mid_c"].to_numpy() - pairs["mid_p"].to_numpy()
-    ay = pd.Series(np.abs(y))
-    rank_y = ay.groupby(g).rank(method="first").to_numpy()
+    g = pairs["g"]
+    K = pairs["strike"]
+    y = pairs["mid_c"] - pairs["mid_p"]
+    rank_y = _grank_first(g, np.abs(y))
     near = rank_y <= 5
     F0 = _gmedian(g[near], (K + y)[near], n)  # D ~ 1 error is (C-P)(1/D-1): small where C ~ P
-    straddle = _gmedian(g[near], (pairs["mid_c"].to_numpy() + pairs["mid_p"].to_numpy())[near], n)
+    straddle = _gmedian(g[near], (pairs["mid_c"] + pairs["mid_p"])[near], n)
     with np.errstate(divide="ignore", invalid="ignore"):
         sqrt_tau = np.sqrt(np.maximum(tau, 0.0))
         sigma0 = np.clip(straddle / (_SQRT_2_OVER_PI * F0 * sqrt_tau), 0.02, 3.0)
         x = np.abs(np.log(K / F0[g]))
-    rank_k = pd.Series(np.abs(K - F0[g])).groupby(g).rank(method="first").to_numpy()
+    rank_k = _grank_first(g, np.abs(K - F0[g]))
     sel = (x <= opts.n_sd * sigma0[g] * sqrt_tau[g]) | (rank_k <= opts.n_nearest)
     return F0, sel
 
@@ -455,25 +573,28 @@ def fit_forwards(quotes: pd.DataFrame, **options: object) -> pd.DataFrame:
     if not len(quotes):
         return _empty_result()
     q = quotes.reset_index(drop=True)
-    grouped = q.groupby(list(FORWARD_KEYS), sort=True, dropna=False)
-    gid = grouped.ngroup().to_numpy()
-    n = int(gid.max()) + 1
+    gid, n = group_ids(q, FORWARD_KEYS)
+    first = group_first_rows(gid, n)
+    head = {}
+    for c in _HEAD_COLUMNS:  # groupby(...).first(): the first non-missing value of each group
+        col = q[c]
+        na = col.isna().to_numpy()
+        rows = group_first_rows(gid, n, ~na) if na.any() else first
+        head[c] = col.array.take(rows, allow_fill=True)
 
     row_tau = year_fraction(q["quote_ts"], q["expiry_ts"])
-    head = grouped[["snapshot_id", "underlying", "expiry", "expiry_ts", "root", "quote_ts"]].first()
-    out = head.reset_index(drop=True)
     tau = _gmedian(gid, row_tau, n)
     spot = _gmedian(gid, q["underlying_price"].to_numpy(dtype=float), n)
     live = np.isfinite(tau) & (tau > 0)
 
     pairs = _pairs(q, gid, opts)
-    pairs = pairs[live[pairs["g"].to_numpy()]].reset_index(drop=True)
+    pairs = _take_pairs(pairs, live[pairs["g"]])
     F0, sel = _select_near_money(pairs, tau, n, opts)
-    pairs = pairs[sel].reset_index(drop=True)
-    g = pairs["g"].to_numpy()
-    K = pairs["strike"].to_numpy()
-    y = pairs["mid_c"].to_numpy() - pairs["mid_p"].to_numpy()
-    sc, sp = pairs["spread_c"].to_numpy(), pairs["spread_p"].to_numpy()
+    pairs = _take_pairs(pairs, sel)
+    g = pairs["g"]
+    K = pairs["strike"]
+    y = pairs["mid_c"] - pairs["mid_p"]
+    sc, sp = pairs["spread_c"], pairs["spread_p"]
     floor = np.maximum(opts.min_spread, 0.25 * _gmedian(np.r_[g, g], np.r_[sc, sp], n))
     w = 1.0 / (np.maximum(sc, floor[g]) ** 2 + np.maximum(sp, floor[g]) ** 2)
     n_pairs = _gsum(g, np.ones_like(w), n).astype(np.int64)
@@ -486,9 +607,7 @@ def fit_forwards(quotes: pd.DataFrame, **options: object) -> pd.DataFrame:
     in_bounds = np.isfinite(D_own) & (D_own > lo) & (D_own < hi) & np.isfinite(F_own) & (F_own > 0)
     usable = live & (n_pairs >= opts.min_pairs) & in_bounds & np.isfinite(rate_se) & np.isfinite(rate_own)
 
-    curve_keys = out[["snapshot_id", "underlying"]]
-    cg = curve_keys.groupby(list(curve_keys.columns), sort=False, dropna=False).ngroup().to_numpy()
-    n_curves = int(cg.max()) + 1
+    cg, n_curves = group_ids(head, ("snapshot_id", "underlying"))
     curve = _rate_curve(cg, tau, rate_own, rate_se, usable, n_curves, opts)
     with np.errstate(invalid="ignore"):
         own_ok = usable & (rate_se <= opts.max_rate_se) & (np.abs(rate_own - curve) <= opts.rate_tol)
@@ -519,19 +638,20 @@ def fit_forwards(quotes: pd.DataFrame, **options: object) -> pd.DataFrame:
         carry = rate - np.log(F / spot) / tau
     n_out = _gsum(g, (wr_final <= 0).astype(float), n).astype(np.int64)
 
-    out["tau"] = tau
-    out["forward"] = F
-    out["discount_factor"] = D
-    out["rate"] = np.where(live, rate, np.nan)
-    out["carry"] = np.where(live, carry, np.nan)
-    out["underlying_price"] = spot
-    out["n_pairs"] = n_pairs
-    out["n_outliers"] = n_out
-    out["fit_rmse"] = np.where(n_pairs > 0, fit_rmse, np.nan)
-    out["rate_se"] = np.where(live, rate_se, np.nan)
-    out["curve_rate"] = np.where(live, curve, np.nan)
-    out["status"] = pd.array(status, dtype="string")
+    out = {**head,
+           "tau": tau,
+           "forward": F,
+           "discount_factor": D,
+           "rate": np.where(live, rate, np.nan),
+           "carry": np.where(live, carry, np.nan),
+           "underlying_price": spot,
+           "n_pairs": n_pairs,
+           "n_outliers": n_out,
+           "fit_rmse": np.where(n_pairs > 0, fit_rmse, np.nan),
+           "rate_se": np.where(live, rate_se, np.nan),
+           "curve_rate": np.where(live, curve, np.nan),
+           "status": pd.array(status, dtype="string")}
     if _VENDOR_IMPLIED in q.columns:
         out["vendor_" + _VENDOR_IMPLIED] = _gmedian(gid, pd.to_numeric(q[_VENDOR_IMPLIED], errors="coerce")
                                                     .to_numpy(dtype=float), n)
-    return out[list(FORWARD_COLUMNS) + [c for c in out.columns if c not in FORWARD_COLUMNS]]
+    return pd.DataFrame(out)  # FORWARD_COLUMNS order, then the vendor column

@@ -11,11 +11,14 @@ per unit of underlying, ``vega`` per 1.00 of vol, ``delta`` the discounted forwa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from volmachine_core.conventions import year_fraction
-from volmachine_core.pricing import IVStatus, black76_greeks, implied_vol_with_status
+from volmachine_core.pricing import IVStatus, black76_vega_delta, implied_vol_with_status
 
 __all__ = ["STRIKE_VOL_COLUMNS", "IV_STATUS_NAMES", "NO_FORWARD", "NO_BID", "strike_vols", "add_z"]
 
@@ -63,9 +66,75 @@ STRIKE_VOL_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _status_text(codes: np.ndarray) -> np.ndarray:
-    names = np.array([IV_STATUS_NAMES[i] for i in range(max(IV_STATUS_NAMES) + 1)], dtype=object)
-    return names[codes.astype(np.int64)]
+#: Text of every status code used below: ``IVStatus`` names, then ``NO_BID`` and ``NO_FORWARD``.
+_STATUS_NAMES: tuple[str, ...] = (*(IV_STATUS_NAMES[i] for i in range(max(IV_STATUS_NAMES) + 1)), NO_BID, NO_FORWARD)
+_CODE_NO_BID = len(_STATUS_NAMES) - 2
+_CODE_NO_FORWARD = len(_STATUS_NAMES) - 1
+
+
+def _status_text(codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``string``-dtype array of the ``_STATUS_NAMES`` entries at integer ``codes``.
+
+    Built as an Arrow dictionary array cast to strings (no per-element Python objects).
+    """
+    names = pa.array(_STATUS_NAMES, type=pa.large_string())
+    text = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)), names).cast(pa.large_string())
+    return pd.array(text, dtype="string")
+
+
+def match_rows(left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, bool]:
+    """Row of ``right`` matching each row of ``left`` on ``keys``: a many-to-one left join's row index.
+
+    Parameters
+    ----------
+    left, right : DataFrame
+        Frames holding the ``keys`` columns; ``right`` keys are cast to ``left``'s dtypes first (as a
+        merge on mixed dtypes would need). Missing keys match missing keys, as in ``DataFrame.merge``.
+    keys : sequence of str
+        Join columns.
+
+    Returns
+    -------
+    rows : ndarray of int64, shape ``(len(left),)``
+        Position in ``right`` of each left row's match, -1 where there is none.
+    unique : bool
+        Whether ``right`` has at most one row per key (when False, ``rows`` points at one of them).
+
+    Notes
+    -----
+    One ``pd.factorize`` of each key column on both sides and a hash lookup of the (few) left levels
+    in the right ones; the per-column codes combine into one integer key, matched by binary search.
+    """
+    lcode = np.zeros(len(left), dtype=np.int64)
+    rcode = np.zeros(len(right), dtype=np.int64)
+    missing = np.zeros(len(left), dtype=bool)
+    size = 1  # codes are < size on both sides
+    for c in keys:
+        rc, levels = pd.factorize(right[c].astype(left[c].dtype), use_na_sentinel=False)
+        lcodes, llevels = pd.factorize(left[c], use_na_sentinel=False)
+        lc = pd.Index(levels).get_indexer(llevels)[lcodes]
+        missing |= lc < 0
+        n_levels = max(len(levels), 1)
+        if size * n_levels >= 2**62:  # re-densify before the combined codes could overflow
+            both, uniq = pd.factorize(np.concatenate([rcode, lcode]))
+            rcode, lcode, size = both[:len(right)].astype(np.int64), both[len(right):].astype(np.int64), len(uniq)
+        rcode = rcode * n_levels + rc
+        lcode = lcode * n_levels + np.maximum(lc, 0)
+        size *= n_levels
+    order = np.argsort(rcode, kind="stable")
+    rs = rcode[order]
+    unique = bool(rs.size < 2 or np.all(rs[1:] != rs[:-1]))
+    pos = np.minimum(np.searchsorted(rs, lcode), max(rs.size - 1, 0))
+    found = ~missing & (rs.size > 0)
+    if rs.size:
+        found &= rs[pos] == lcode
+    return np.where(found, order[pos] if rs.size else -1, -1).astype(np.int64), unique
+
+
+def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values[rows]`` as floats, NaN where ``rows == -1``."""
+    out = np.asarray(values, dtype=float)[np.maximum(rows, 0)] if len(values) else np.zeros(rows.size)
+    return np.where(rows >= 0, out, np.nan)
 
 
 def strike_vols(quotes: pd.DataFrame, forwards: pd.DataFrame) -> pd.DataFrame:
@@ -113,13 +182,12 @@ def strike_vols(quotes: pd.DataFrame, forwards: pd.DataFrame) -> pd.DataFrame:
     """
     _check(quotes, _REQUIRED, "quotes")
     _check(forwards, (*_KEYS, "forward", "discount_factor"), "forwards")
-    if forwards.duplicated(_KEYS).any():
-        raise ValueError("forwards must have one row per (snapshot_id, underlying, expiry_ts)")
     q = quotes.reset_index(drop=True)
-    fw = forwards[[*_KEYS, "forward", "discount_factor"]].astype({c: q[c].dtype for c in _KEYS})
-    joined = q[_KEYS].merge(fw, on=_KEYS, how="left", sort=False, validate="many_to_one")
-    F = joined["forward"].to_numpy(dtype=float)
-    D = joined["discount_factor"].to_numpy(dtype=float)
+    rows, unique = match_rows(q, forwards, _KEYS)
+    if not unique:
+        raise ValueError("forwards must have one row per (snapshot_id, underlying, expiry_ts)")
+    F = _take(forwards["forward"].to_numpy(dtype=float), rows)
+    D = _take(forwards["discount_factor"].to_numpy(dtype=float), rows)
     K = q["strike"].to_numpy(dtype=float)
     bid = q["bid"].to_numpy(dtype=float)
     ask = q["ask"].to_numpy(dtype=float)
@@ -132,14 +200,13 @@ def strike_vols(quotes: pd.DataFrame, forwards: pd.DataFrame) -> pd.DataFrame:
     prices = np.concatenate([bid, mid, ask])
     vols, codes = implied_vol_with_status(prices, np.tile(F, 3), np.tile(K, 3), np.tile(tau, 3), np.tile(D, 3),
                                           np.tile(is_call, 3))
-    status = _status_text(codes).reshape(3, n)
+    codes = codes.astype(np.int32).reshape(3, n)
     vols = vols.reshape(3, n)
     no_bid = ~(bid > 0)
     vols[0] = np.where(no_bid, np.nan, vols[0])
-    status[0] = np.where(no_bid, NO_BID, status[0])
-    for i in range(3):
-        status[i] = np.where(have_fwd, status[i], NO_FORWARD)
-        vols[i] = np.where(have_fwd, vols[i], np.nan)
+    codes[0] = np.where(no_bid, _CODE_NO_BID, codes[0])
+    codes[:, ~have_fwd] = _CODE_NO_FORWARD
+    vols[:, ~have_fwd] = np.nan
 
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.log(K / F)
@@ -149,9 +216,7 @@ def strike_vols(quotes: pd.DataFrame, forwards: pd.DataFrame) -> pd.DataFrame:
     delta = np.full(n, np.nan)
     good = np.isfinite(vols[1])
     if good.any():
-        gk = black76_greeks(F[good], K[good], tau[good], vols[1][good], D[good], is_call[good])
-        vega[good] = gk["vega"]
-        delta[good] = gk["delta"]
+        vega[good], delta[good] = black76_vega_delta(F[good], K[good], tau[good], vols[1][good], D[good], is_call[good])
 
     out = pd.DataFrame({
         "snapshot_id": q["snapshot_id"],
@@ -175,9 +240,9 @@ def strike_vols(quotes: pd.DataFrame, forwards: pd.DataFrame) -> pd.DataFrame:
         "iv_bid": vols[0],
         "iv_mid": vols[1],
         "iv_ask": vols[2],
-        "iv_status": pd.array(status[1], dtype="string"),
-        "iv_bid_status": pd.array(status[0], dtype="string"),
-        "iv_ask_status": pd.array(status[2], dtype="string"),
+        "iv_status": _status_text(codes[1]),
+        "iv_bid_status": _status_text(codes[0]),
+        "iv_ask_status": _status_text(codes[2]),
         "spread_vol": vols[2] - vols[0],
         "vega": vega,
         "delta": delta,
@@ -212,20 +277,17 @@ def add_z(strike_vols: pd.DataFrame, atm: pd.DataFrame) -> pd.DataFrame:
     """
     _check(strike_vols, (*_KEYS, "k", "tau"), "strike_vols")
     _check(atm, (*_KEYS, "atm_vol"), "atm")
-    if atm.duplicated(_KEYS).any():
+    drop = [c for c in ("atm_vol", "z") if c in strike_vols.columns]
+    base = strike_vols.drop(columns=drop) if drop else strike_vols
+    rows, unique = match_rows(base, atm, _KEYS)
+    if not unique:
         raise ValueError("atm must have one row per (snapshot_id, underlying, expiry_ts)")
-    base = strike_vols.drop(columns=[c for c in ("atm_vol", "z") if c in strike_vols.columns])
-    atm = atm[[*_KEYS, "atm_vol"]].astype({c: base[c].dtype for c in _KEYS})
-    joined = base[_KEYS].merge(atm, on=_KEYS, how="left", sort=False, validate="many_to_one")
-    vol = joined["atm_vol"].to_numpy(dtype=float)
+    vol = _take(atm["atm_vol"].to_numpy(dtype=float), rows)
     tau = base["tau"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         sd = vol * np.sqrt(np.where(tau > 0, tau, np.nan))
         z = np.where(sd > 0, base["k"].to_numpy(dtype=float) / sd, np.nan)
-    out = base.reset_index(drop=True).copy()
-    out["atm_vol"] = vol
-    out["z"] = z
-    return out
+    return base.reset_index(drop=True).assign(atm_vol=vol, z=z)  # a new frame (copy-on-write)
 
 
 def _check(frame: pd.DataFrame, required, name: str) -> None:

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import volmachine_core.pricing as pricing
-from volmachine_core.pricing import GREEK_NAMES, black76_greeks, black76_price, spot_delta_from_forward
+from volmachine_core.pricing import (
+    GREEK_NAMES,
+    black76_greeks,
+    black76_price,
+    black76_vega_delta,
+    spot_delta_from_forward,
+)
 
 SEED = 20240604
 
@@ -291,3 +297,15 @@ def test_public_api_names_import_and_have_docstrings():
         obj = getattr(pricing, name)
         if callable(obj):
             assert obj.__doc__, name
+
+
+def test_vega_delta_fast_path_matches_the_full_greeks():
+    rng = np.random.default_rng(3)
+    n = 500
+    F, K = rng.uniform(50, 150, n), rng.uniform(40, 160, n)
+    tau, sigma, D = rng.uniform(0.01, 3, n), rng.uniform(0.05, 1.5, n), rng.uniform(0.8, 1.0, n)
+    call = rng.uniform(size=n) < 0.5
+    vega, delta = black76_vega_delta(F, K, tau, sigma, D, call)
+    full = black76_greeks(F, K, tau, sigma, D, call)
+    np.testing.assert_allclose(vega, full["vega"], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(delta, full["delta"], rtol=1e-13, atol=1e-13)

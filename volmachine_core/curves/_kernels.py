@@ -360,3 +360,42 @@ def pen_fit(kind, p0, k, W, om, lee, sk, wsc, gk, wfloor, ref, gmargin, maxev): 
             break
         lam *= 100.0
     return p, f, nev
+
+
+@njit(cache=True, nogil=True)
+def median(x):  # pragma: no cover - compiled
+    """``np.median(x)`` of a 1-d float array: NaN if any element is NaN or ``x`` is empty."""
+    for i in range(x.size):
+        if np.isnan(x[i]):
+            return np.nan
+    return np.median(x)
+
+
+@njit(cache=True, nogil=True)
+def mad(x):  # pragma: no cover - compiled
+    """Median absolute deviation about the median, ``median(|x - median(x)|)`` (unscaled; NaN as ``median``)."""
+    return median(np.abs(x - median(x)))
+
+
+@njit(cache=True, nogil=True)
+def running_median(x, window):  # pragma: no cover - compiled
+    """Centred running median of odd width ``window``, ``x`` padded with its end values.
+
+    Same values as ``np.median(sliding_window_view(pad(x, window // 2, mode="edge"), window), axis=1)``
+    for NaN-free ``x`` (an odd window's median is one of its elements).
+    """
+    n = x.size
+    half = window // 2
+    out = np.empty(n)
+    buf = np.empty(window)
+    for i in range(n):
+        for j in range(window):
+            idx = min(max(i - half + j, 0), n - 1)
+            v = x[idx]
+            p = j  # insertion sort into buf[:j + 1]
+            while p > 0 and buf[p - 1] > v:
+                buf[p] = buf[p - 1]
+                p -= 1
+            buf[p] = v
+        out[i] = buf[half]
+    return out

@@ -96,7 +96,7 @@ def prepare_slice(k, vol, bid, ask, spread, tau: float) -> SliceData:
         good = np.isfinite(spread) & (spread > 0)
     fill = 2.0 * float(np.max(spread[good])) if good.any() else 0.05
     spread = np.where(good, spread, fill)
-    floor = max(_SPREAD_FLOOR, 0.25 * float(np.median(spread))) if spread.size else _SPREAD_FLOOR
+    floor = max(_SPREAD_FLOOR, 0.25 * float(_kernels.median(spread))) if spread.size else _SPREAD_FLOOR
     W = vol * vol * tau
     om = 1.0 / (np.maximum(spread, floor) ** 2 * (2.0 * vol * tau) ** 2)
     om = om / om.sum() if om.size else om
@@ -122,11 +122,14 @@ def _prescreen(d: SliceData, window: int = 7) -> np.ndarray:
     """Points within ``max(3 spread, 5 robust sigma, 1 vol point)`` of a running median of vol in ``k``."""
     if d.n < window:
         return np.ones(d.n, dtype=bool)
-    half = window // 2
-    padded = np.concatenate([np.full(half, d.vol[0]), d.vol, np.full(half, d.vol[-1])])
-    med = np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+    if not np.all(np.isfinite(d.vol)):  # NaN-propagating reference path (never hit for usable quotes)
+        half = window // 2
+        padded = np.concatenate([np.full(half, d.vol[0]), d.vol, np.full(half, d.vol[-1])])
+        med = np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+    else:
+        med = _kernels.running_median(d.vol, window)
     r = d.vol - med
-    mad = 1.4826 * float(np.median(np.abs(r - np.median(r))))
+    mad = 1.4826 * float(_kernels.mad(r))
     return np.abs(r) <= np.maximum(np.maximum(3.0 * d.spread, 5.0 * mad), 0.01)
 
 
@@ -139,7 +142,7 @@ def fit_svi_slice(d: SliceData) -> SviSliceFit:
     om0 = np.where(pre, d.om, 0.0) if pre.sum() >= MIN_POINTS else d.om
     p, nev = _qe(d, om0 / om0.sum())
     resid = _model_vol(p, d.k, d.tau) - d.vol
-    mad = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+    mad = 1.4826 * float(_kernels.mad(resid))
     thr = np.maximum(np.maximum(2.0 * d.spread, 4.0 * mad), 0.005)
     kept = np.abs(resid) <= thr
     if not kept.all() and kept.sum() >= MIN_POINTS:

@@ -18,6 +18,7 @@ import pandas as pd
 from volmachine_core.conventions import business_days
 from volmachine_core.curves.arbitrage import (
     G_TOL,
+    N_GRID,
     W_TOL,
     check_grid,
     min_calendar_gap,
@@ -34,11 +35,15 @@ from volmachine_core.curves.fit import (
     scale_previous,
 )
 from volmachine_core.curves.sd_space import SVI_MODELS, TARGET_SDS, atm_vol_slope, curve_vol, sd_to_k, total_variance
+from volmachine_core.curves.svi import durrleman_g, svi_derivatives, svi_total_variance
+from volmachine_core.forwards import group_first_rows, group_ids
 
 __all__ = ["CurveFits", "fit_curves", "REQUIRED_COLUMNS", "CURVE_PARAMS_COLUMNS", "CURVE_POINTS_COLUMNS"]
 
 REQUIRED_COLUMNS = ("snapshot_id", "underlying", "expiry_ts", "tau", "forward", "k", "iv_mid", "iv_status", "otm")
 _KEYS = ["snapshot_id", "underlying", "expiry_ts"]
+#: Per-slice columns taken from the first quote of each slice.
+_HEAD_COLUMNS = ("snapshot_id", "underlying", "expiry", "expiry_ts", "tau", "forward")
 CURVE_PARAMS_COLUMNS = (
     "snapshot_id", "underlying", "expiry", "expiry_ts", "tau", "bdays", "forward", "atm_vol", "atm_slope",
     "rmse_vol", "wrmse_vol", "inside_share", "n_points", "n_trimmed", "arb_free", "butterfly_ok", "calendar_ok",
@@ -86,8 +91,8 @@ def _usable(sv: pd.DataFrame) -> np.ndarray:
     """OTM, status ok, finite positive mid vol (< 10), finite k, positive tau."""
     with np.errstate(invalid="ignore"):
         iv = sv["iv_mid"].to_numpy(dtype=float)
-        status = sv["iv_status"].astype(str).str.lower()
-        ok = status.isin(["ok", "0"]).to_numpy()
+        codes, levels = pd.factorize(sv["iv_status"])  # few distinct values: test their text only
+        ok = np.isin(codes, np.flatnonzero(pd.Index(levels).astype(str).str.lower().isin(["ok", "0"])))
         return (
             ok & sv["otm"].fillna(False).to_numpy(dtype=bool) & np.isfinite(iv) & (iv > 0) & (iv < 10.0)
             & np.isfinite(sv["k"].to_numpy(dtype=float)) & (sv["tau"].to_numpy(dtype=float) > 0)
@@ -138,6 +143,140 @@ def _slice_stats(params: dict | None, d: SliceData, kept: np.ndarray) -> tuple[f
                 float(np.mean(inside)))
 
 
+_SVI_NAMES = ("a", "b", "rho", "m", "sigma")
+
+
+def _svi_rows(params: list[dict | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw SVI parameters as an ``(N, 5)`` matrix (NaN rows for non-SVI entries) and the SVI mask."""
+    mat = np.full((len(params), 5), np.nan)
+    is_svi = np.zeros(len(params), dtype=bool)
+    for i, p in enumerate(params):
+        if p is not None and p.get("model") in SVI_MODELS:
+            mat[i] = [float(p[name]) for name in _SVI_NAMES]
+            is_svi[i] = True
+    return mat, is_svi
+
+
+def _cols(mat: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The five SVI parameter columns of ``mat`` shaped ``(N, 1)`` to broadcast against ``(N, n)`` grids."""
+    return tuple(mat[:, j][:, None] for j in range(5))
+
+
+def _atm_batch(results: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """``atm_vol_slope`` of every slice at its ``d.tau`` (NaN without parameters), SVI slices in one pass.
+
+    The same formulas as ``sd_space.atm_vol_slope``: ``atm_vol = sqrt(w(0) / tau)``,
+    ``atm_slope = w'(0) / (2 sqrt(tau))``, NaN unless ``w(0) > 0`` and ``tau > 0``.
+    """
+    n = len(results)
+    av, sl = np.full(n, np.nan), np.full(n, np.nan)
+    mat, svi = _svi_rows([r["params"] for r in results])
+    if svi.any():
+        tau = np.array([r["d"].tau for r in results], dtype=float)[svi]
+        w0, w1, _ = svi_derivatives(0.0, *(mat[svi, j] for j in range(5)))
+        ok = (w0 > 0.0) & (tau > 0.0)
+        t = np.where(ok, tau, 1.0)
+        av[svi] = np.where(ok, np.sqrt(np.where(ok, w0, 1.0) / t), np.nan)
+        sl[svi] = np.where(ok, w1 / (2.0 * np.sqrt(t)), np.nan)
+    for i in np.flatnonzero(~svi):
+        if results[i]["params"] is not None:
+            av[i], sl[i] = atm_vol_slope(results[i]["params"], results[i]["d"].tau)
+    return av, sl
+
+
+def _min_g_batch(params: list[dict | None], grids: list[np.ndarray | None]) -> np.ndarray:
+    """``min_durrleman_g(params[i], grids[i])`` for every slice (NaN without parameters).
+
+    SVI slices whose grids share a length are evaluated as one ``(N, n)`` array; others one by one.
+    """
+    out = np.full(len(params), np.nan)
+    mat, svi = _svi_rows(params)
+    sizes = np.array([g.size if g is not None else -1 for g in grids])
+    batch = svi & (sizes == N_GRID)
+    if batch.any():
+        gk = np.stack([grids[i] for i in np.flatnonzero(batch)])
+        w, w1, w2 = svi_derivatives(gk, *_cols(mat[batch]))
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            g = durrleman_g(gk, w, w1, w2)
+        out[batch] = np.min(np.where(np.isnan(g), -np.inf, g), axis=1)
+    for i in np.flatnonzero(~batch):
+        if params[i] is not None:
+            out[i] = min_durrleman_g(params[i], grids[i])
+    return out
+
+
+def _stats_batch(results: list[dict]) -> np.ndarray:
+    """``_slice_stats`` of every slice as an ``(N, 3)`` array; SVI slices from one concatenated pass.
+
+    Per-slice sums are ``np.bincount`` segment sums over the concatenated kept quotes (the same
+    formulas, summed in another order: equal to ``_slice_stats`` up to rounding).
+    """
+    n = len(results)
+    out = np.full((n, 3), np.nan)
+    mat, svi = _svi_rows([r["params"] for r in results])
+    idx = [i for i in np.flatnonzero(svi) if results[i]["d"].n and results[i]["kept"].any()]
+    for i in range(n):
+        if not svi[i]:
+            r = results[i]
+            out[i] = _slice_stats(r["params"], r["d"], r["kept"])
+    if not idx:
+        return out
+    ds = [results[i]["d"] for i in idx]
+    kp = [results[i]["kept"] for i in idx]
+    counts = np.array([int(m.sum()) for m in kp])
+    seg = np.repeat(np.arange(len(idx)), counts)
+    k = np.concatenate([d.k[m] for d, m in zip(ds, kp, strict=True)])
+    vol = np.concatenate([d.vol[m] for d, m in zip(ds, kp, strict=True)])
+    wv = np.concatenate([(d.om * (2.0 * d.vol * d.tau) ** 2)[m] for d, m in zip(ds, kp, strict=True)])
+    bid = np.concatenate([d.bid[m] for d, m in zip(ds, kp, strict=True)])
+    ask = np.concatenate([d.ask[m] for d, m in zip(ds, kp, strict=True)])
+    tau = np.array([d.tau for d in ds], dtype=float)[seg]
+    w = svi_total_variance(k, *(mat[idx, j][seg] for j in range(5)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (w > 0.0) & (tau > 0.0)  # curve_vol
+        mv = np.where(ok, np.sqrt(np.where(ok, w, 1.0) / np.where(tau > 0.0, tau, 1.0)), np.nan)
+        r = mv - vol
+        rr = r * r
+        wrr = wv * r * r
+        n_fin = np.bincount(seg, weights=~np.isnan(rr), minlength=len(idx))  # np.nanmean's count
+        rmse = np.sqrt(np.bincount(seg, weights=np.where(np.isnan(rr), 0.0, rr), minlength=len(idx)) / n_fin)
+        wrmse = np.sqrt(np.bincount(seg, weights=np.where(np.isnan(wrr), 0.0, wrr), minlength=len(idx))
+                        / np.bincount(seg, weights=wv, minlength=len(idx)))
+        bid = np.where(np.isfinite(bid), bid, 0.0)
+        ask = np.where(np.isfinite(ask), ask, np.inf)
+        inside = (mv >= bid - 1e-12) & (mv <= ask + 1e-12)
+    out[idx, 0] = np.where(n_fin > 0, rmse, np.nan)
+    out[idx, 1] = wrmse
+    out[idx, 2] = np.bincount(seg, weights=inside, minlength=len(idx)) / counts
+    return out
+
+
+def _pair_gaps(results: list[dict], pairs: list[tuple[int, int]],
+               grids: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """``min_calendar_gap`` of each (later, earlier) pair on its (data, wide) grids: an ``(M, 2)`` array.
+
+    Pairs of two SVI slices whose grids have the full 100 points are evaluated in one pass; the
+    rest one by one.
+    """
+    out = np.full((len(pairs), 2), np.nan)
+    if not pairs:
+        return out
+    late, late_svi = _svi_rows([results[s]["params"] for s, _ in pairs])
+    early, early_svi = _svi_rows([results[e]["params"] for _, e in pairs])
+    full = np.array([g.size == 100 and wd.size == 100 for g, wd in grids], dtype=bool)
+    batch = late_svi & early_svi & full
+    if batch.any():
+        for j, pick in enumerate((0, 1)):
+            gk = np.stack([grids[i][pick] for i in np.flatnonzero(batch)])
+            out[batch, j] = np.min(svi_total_variance(gk, *_cols(late[batch]))
+                                   - svi_total_variance(gk, *_cols(early[batch])), axis=1)
+    for i in np.flatnonzero(~batch):
+        s, e = pairs[i]
+        for j in (0, 1):
+            out[i, j] = min_calendar_gap(results[s]["params"], results[e]["params"], grids[i][j])
+    return out
+
+
 def fit_curves(strike_vols: pd.DataFrame, previous: pd.DataFrame | None = None,
                target_sds=TARGET_SDS) -> CurveFits:
     """Fit one smile per (snapshot, underlying, expiry) and evaluate it in SD space.
@@ -181,11 +320,12 @@ def fit_curves(strike_vols: pd.DataFrame, previous: pd.DataFrame | None = None,
     if missing:
         raise ValueError(f"strike_vols: missing required columns {missing}")
     sv = strike_vols.reset_index(drop=True)
-    sv = sv.assign(expiry_ts=pd.to_datetime(sv["expiry_ts"], utc=True))
-    gid = sv.groupby(_KEYS, sort=True, observed=True, dropna=False).ngroup().to_numpy()
-    n_slices = int(gid.max()) + 1 if gid.size else 0
-    first = np.unique(gid, return_index=True)[1]
-    head = sv.iloc[first].reset_index(drop=True)
+    expiry_ts = pd.to_datetime(sv["expiry_ts"], utc=True)
+    gid, n_slices = group_ids({"snapshot_id": sv["snapshot_id"], "underlying": sv["underlying"],
+                               "expiry_ts": expiry_ts}, _KEYS)
+    first = group_first_rows(gid, n_slices)
+    head = pd.DataFrame({c: (expiry_ts if c == "expiry_ts" else sv[c]).array.take(first)
+                         for c in _HEAD_COLUMNS if c in sv.columns})
     use = _usable(sv)
     rows = np.flatnonzero(use)
     rows = rows[np.argsort(gid[rows], kind="stable")]
@@ -194,6 +334,7 @@ def fit_curves(strike_vols: pd.DataFrame, previous: pd.DataFrame | None = None,
     bid_all, ask_all, spr_all = (_col(sv, c)[rows] for c in ("iv_bid", "iv_ask", "spread_vol"))
     tau_s = head["tau"].to_numpy(float)
     prev_lookup = _previous_lookup(previous)
+    prev_keys = list(zip(head["underlying"].tolist(), head["expiry_ts"].tolist(), strict=True)) if prev_lookup else []
 
     results = []
     for s in range(n_slices):
@@ -203,7 +344,7 @@ def fit_curves(strike_vols: pd.DataFrame, previous: pd.DataFrame | None = None,
         sel = two_sided if two_sided.sum() >= MIN_POINTS else np.ones(two_sided.size, dtype=bool)
         d = prepare_slice(k_all[sl][sel], vol_all[sl][sel], bid_all[sl][sel], ask_all[sl][sel], spr_all[sl][sel],
                           tau if tau > 0 else 1.0)
-        prev = prev_lookup.get((head["underlying"].iat[s], head["expiry_ts"].iat[s]))
+        prev = prev_lookup.get(prev_keys[s]) if prev_lookup else None
         kept = np.ones(d.n, dtype=bool)
         if not tau > 0:
             params, reason = None, "invalid_tau"
@@ -224,7 +365,7 @@ def fit_curves(strike_vols: pd.DataFrame, previous: pd.DataFrame | None = None,
 
     _butterfly_pass(results)
     _calendar_pass(results, head)
-    cp = _params_frame(head, results, sv)
+    cp = _params_frame(head, results)
     pts = _points_frame(cp, target_sds)
     return CurveFits(cp, pts, time.perf_counter() - t0)
 
@@ -235,12 +376,16 @@ def _sd_k(params: dict | None, tau: float) -> float:
 
 
 def _butterfly_pass(results: list[dict]) -> None:
-    for r in results:
+    av, _ = _atm_batch(results)
+    for i, r in enumerate(results):
+        if r["params"] is not None:
+            r["gk"] = check_grid(r["d"].k, av[i] * np.sqrt(r["d"].tau) if np.isfinite(av[i]) else 0.1)
+    min_g = _min_g_batch([r["params"] for r in results], [r["gk"] for r in results])
+    for i, r in enumerate(results):
         p, d = r["params"], r["d"]
         if p is None:
             continue
-        r["gk"] = check_grid(d.k, _sd_k(p, d.tau))
-        r["min_g"] = min_durrleman_g(p, r["gk"])
+        r["min_g"] = float(min_g[i])
         if r["min_g"] < -G_TOL and p["model"] == "svi":
             p2, method = repair_butterfly(d, r["kept"], p, r["gk"])
             r["bf_rep"] = True
@@ -255,40 +400,48 @@ def _butterfly_pass(results: list[dict]) -> None:
 def _calendar_pass(results: list[dict], head: pd.DataFrame) -> None:
     order = np.lexsort((head["tau"].to_numpy(float), head["underlying"].astype(str).to_numpy(),
                         head["snapshot_id"].astype(str).to_numpy()))
+    curve_keys = list(zip(head["snapshot_id"].tolist(), head["underlying"].tolist(), strict=True))
+    # consecutive (later, earlier) slices with parameters per (snapshot, underlying), in tau order
+    pairs: list[tuple[int, int]] = []
     prev_key, early = None, None
     for s in order:
-        r = results[s]
-        key = (head["snapshot_id"].iat[s], head["underlying"].iat[s])
+        key = curve_keys[s]
         if key != prev_key:
             prev_key, early = key, None
-        if r["params"] is None:
+        if results[s]["params"] is None:
             continue
         if early is not None:
-            # Calendar arbitrage is judged where both slices are quoted (a calendar spread trades at
-            # listed strikes); a crossing only in extrapolated wings is noted in `reason`, not repaired.
-            gk = _calendar_grid(r, early)
-            wide = _overlap(r["gk"], early["gk"])
-            if min_calendar_gap(r["params"], early["params"], wide) < -W_TOL <= min_calendar_gap(
-                    r["params"], early["params"], gk):
-                r["reason"] = ";".join(x for x in (r["reason"], "calendar_crossing_in_extrapolation") if x)
+            pairs.append((int(s), early))
+        early = int(s)
+    # Calendar arbitrage is judged where both slices are quoted (a calendar spread trades at listed
+    # strikes); a crossing only in extrapolated wings is noted in `reason`, not repaired.
+    grids = [(_calendar_grid(results[s], results[e]), _overlap(results[s]["gk"], results[e]["gk"])) for s, e in pairs]
+    gaps = _pair_gaps(results, pairs, grids)  # with the parameters before any calendar repair
+    repaired: set[int] = set()
+    for (s, e), (gk, wide), (gap, gap_wide) in zip(pairs, grids, gaps, strict=True):
+        r, early = results[s], results[e]
+        if e in repaired:  # the earlier slice changed since the batch evaluation
             gap = min_calendar_gap(r["params"], early["params"], gk)
-            if gap < -W_TOL:
-                lo = max(r["d"].k[0], early["d"].k[0]) if min(r["d"].n, early["d"].n) else 0.0
-                hi = min(r["d"].k[-1], early["d"].k[-1]) if min(r["d"].n, early["d"].n) else 0.0
-                in_data = hi > lo and min_calendar_gap(r["params"], early["params"], np.linspace(lo, hi, 100)) < -W_TOL
-                r["in_data"] = r["in_data"] or in_data
-                p2, method = repair_calendar(r["d"], r["kept"], r["params"], early["params"], gk, r["gk"])
-                where = "data" if in_data else "extrapolation"
-                if _repair_keeps_fit(r, p2):
-                    r["cal_rep"] = True
-                    r["reason"] = ";".join(x for x in (r["reason"], f"calendar_repair:{method}:{where}") if x)
-                    r["params"] = p2
-                    r["min_g"] = min_durrleman_g(p2, r["gk"])
-                    gap = min_calendar_gap(p2, early["params"], gk)
-                else:  # the repair would move the slice off its own quotes: keep the fit, flag the arbitrage
-                    r["reason"] = ";".join(x for x in (r["reason"], f"calendar_unrepaired:{where}") if x)
-            r["gap"] = gap
-        early = r
+            gap_wide = min_calendar_gap(r["params"], early["params"], wide)
+        if gap_wide < -W_TOL <= gap:
+            r["reason"] = ";".join(x for x in (r["reason"], "calendar_crossing_in_extrapolation") if x)
+        if gap < -W_TOL:
+            lo = max(r["d"].k[0], early["d"].k[0]) if min(r["d"].n, early["d"].n) else 0.0
+            hi = min(r["d"].k[-1], early["d"].k[-1]) if min(r["d"].n, early["d"].n) else 0.0
+            in_data = hi > lo and min_calendar_gap(r["params"], early["params"], np.linspace(lo, hi, 100)) < -W_TOL
+            r["in_data"] = r["in_data"] or in_data
+            p2, method = repair_calendar(r["d"], r["kept"], r["params"], early["params"], gk, r["gk"])
+            where = "data" if in_data else "extrapolation"
+            if _repair_keeps_fit(r, p2):
+                r["cal_rep"] = True
+                r["reason"] = ";".join(x for x in (r["reason"], f"calendar_repair:{method}:{where}") if x)
+                r["params"] = p2
+                r["min_g"] = min_durrleman_g(p2, r["gk"])
+                gap = min_calendar_gap(p2, early["params"], gk)
+                repaired.add(s)
+            else:  # the repair would move the slice off its own quotes: keep the fit, flag the arbitrage
+                r["reason"] = ";".join(x for x in (r["reason"], f"calendar_unrepaired:{where}") if x)
+        r["gap"] = float(gap)
 
 
 def _overlap(a: np.ndarray, b: np.ndarray, n: int = 100) -> np.ndarray:
@@ -343,45 +496,54 @@ def _status(r: dict) -> str:
     return "repaired" if r["in_data"] else "ok"
 
 
-def _params_frame(head: pd.DataFrame, results: list[dict], sv: pd.DataFrame) -> pd.DataFrame:
+def _params_frame(head: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+    """``curve_params`` from the per-slice heads and fit results (columns ``CURVE_PARAMS_COLUMNS``)."""
     n = len(results)
-    out = head[["snapshot_id", "underlying", "expiry_ts", "tau", "forward"]].copy()
     if "expiry" in head.columns:
-        out["expiry"] = head["expiry"].to_numpy()
+        expiry = head["expiry"].to_numpy()
     else:
-        out["expiry"] = out["expiry_ts"].dt.tz_convert("America/New_York").dt.date
-    quote = pd.to_datetime(out["snapshot_id"].astype(str).str[:10], errors="coerce")
-    exp_d = pd.to_datetime(pd.Series(out["expiry"]).astype(str), errors="coerce")
+        expiry = head["expiry_ts"].dt.tz_convert("America/New_York").dt.date.to_numpy()
+    quote = pd.to_datetime(head["snapshot_id"].astype(str).str[:10], errors="coerce")
+    exp_d = pd.to_datetime(pd.Series(expiry).astype(str), errors="coerce")
     valid = (quote.notna() & exp_d.notna()).to_numpy()
     bd = pd.array([pd.NA] * n, dtype="Int64")
     if valid.any():
         bd[valid] = business_days(quote[valid].to_numpy(), exp_d[valid].to_numpy())
-    out["bdays"] = bd
-    av, sl, rm, wrm, ins = (np.full(n, np.nan) for _ in range(5))
-    for i, r in enumerate(results):
-        if r["params"] is not None:
-            av[i], sl[i] = atm_vol_slope(r["params"], r["d"].tau)
-        rm[i], wrm[i], ins[i] = _slice_stats(r["params"], r["d"], r["kept"])
-    out["atm_vol"], out["atm_slope"], out["rmse_vol"], out["wrmse_vol"], out["inside_share"] = av, sl, rm, wrm, ins
-    out["n_points"] = np.array([int(r["kept"].sum()) for r in results], dtype=np.int64)
-    out["n_trimmed"] = np.array([int((~r["kept"]).sum()) for r in results], dtype=np.int64)
-    out["min_g"] = np.array([r["min_g"] for r in results], dtype=float)
-    out["min_calendar_gap"] = np.array([r["gap"] for r in results], dtype=float)
+    av, sl = _atm_batch(results)
+    rm, wrm, ins = _stats_batch(results).T
+    min_g = np.array([r["min_g"] for r in results], dtype=float)
+    gap = np.array([r["gap"] for r in results], dtype=float)
     has = np.array([r["params"] is not None for r in results], dtype=bool)
-    out["butterfly_ok"] = has & (out["min_g"].to_numpy() >= -G_TOL)
-    out["calendar_ok"] = has & ~(out["min_calendar_gap"].to_numpy() < -W_TOL)
-    out["arb_free"] = out["butterfly_ok"] & out["calendar_ok"]
-    out["butterfly_repaired"] = np.array([r["bf_rep"] for r in results], dtype=bool)
-    out["calendar_repaired"] = np.array([r["cal_rep"] for r in results], dtype=bool)
-    out["arb_in_data"] = np.array([r["in_data"] for r in results], dtype=bool)
-    out["model"] = [r["params"]["model"] if r["params"] is not None else "none" for r in results]
-    out["status"] = [_status(r) for r in results]
-    out["reason"] = [r["reason"] for r in results]
-    for name in ("a", "b", "rho", "m", "sigma"):
-        out[name] = [float(r["params"][name]) if r["params"] is not None and r["params"]["model"] in SVI_MODELS
-                     else np.nan for r in results]
-    out["params"] = [json.dumps(r["params"] if r["params"] is not None else {"model": "none"}) for r in results]
-    return out[list(CURVE_PARAMS_COLUMNS)].reset_index(drop=True)
+    butterfly_ok = has & (min_g >= -G_TOL)
+    calendar_ok = has & ~(gap < -W_TOL)
+    svi = [r["params"] if r["params"] is not None and r["params"]["model"] in SVI_MODELS else None for r in results]
+    cols = {
+        "snapshot_id": head["snapshot_id"].array,
+        "underlying": head["underlying"].array,
+        "expiry": expiry,
+        "expiry_ts": head["expiry_ts"].array,
+        "tau": head["tau"].to_numpy(),
+        "bdays": bd,
+        "forward": head["forward"].to_numpy(),
+        "atm_vol": av, "atm_slope": sl, "rmse_vol": rm, "wrmse_vol": wrm, "inside_share": ins,
+        "n_points": np.array([int(r["kept"].sum()) for r in results], dtype=np.int64),
+        "n_trimmed": np.array([int((~r["kept"]).sum()) for r in results], dtype=np.int64),
+        "arb_free": butterfly_ok & calendar_ok,
+        "butterfly_ok": butterfly_ok,
+        "calendar_ok": calendar_ok,
+        "butterfly_repaired": np.array([r["bf_rep"] for r in results], dtype=bool),
+        "calendar_repaired": np.array([r["cal_rep"] for r in results], dtype=bool),
+        "arb_in_data": np.array([r["in_data"] for r in results], dtype=bool),
+        "min_g": min_g,
+        "min_calendar_gap": gap,
+        "model": [r["params"]["model"] if r["params"] is not None else "none" for r in results],
+        "status": [_status(r) for r in results],
+        "reason": [r["reason"] for r in results],
+        **{name: np.array([float(p[name]) if p is not None else np.nan for p in svi], dtype=float)
+           for name in ("a", "b", "rho", "m", "sigma")},
+        "params": [json.dumps(r["params"] if r["params"] is not None else {"model": "none"}) for r in results],
+    }
+    return pd.DataFrame(cols)
 
 
 def _points_frame(cp: pd.DataFrame, target_sds) -> pd.DataFrame:
@@ -393,9 +555,9 @@ def _points_frame(cp: pd.DataFrame, target_sds) -> pd.DataFrame:
         vol = curve_vol(cp, np.where(np.isfinite(k), k, 0.0), tau=np.where(tau > 0, tau, np.nan))
     vol = np.where(np.isfinite(k), vol, np.nan)
     rep = np.repeat(np.arange(n), m)
-    pts = cp.iloc[rep][["snapshot_id", "underlying", "expiry", "expiry_ts"]].reset_index(drop=True)
+    pts = {c: cp[c].array.take(rep) for c in ("snapshot_id", "underlying", "expiry", "expiry_ts")}
     pts["target_sd"] = np.tile(z, n)
     pts["k"] = k.reshape(-1)
     pts["strike"] = (cp["forward"].to_numpy(float)[:, None] * np.exp(k)).reshape(-1)
     pts["vol"] = vol.reshape(-1)
-    return pts[list(CURVE_POINTS_COLUMNS)]
+    return pd.DataFrame(pts)  # CURVE_POINTS_COLUMNS order

@@ -8,6 +8,7 @@ from volmachine_core.pricing.black76 import (
     GREEK_NAMES,
     black76_greeks,
     black76_price,
+    black76_vega_delta,
     spot_delta_from_forward,
 )
 from volmachine_core.pricing.black_scholes import (
@@ -34,6 +35,7 @@ __all__ = [
     "THREADS_ENV_VAR",
     "black76_greeks",
     "black76_price",
+    "black76_vega_delta",
     "bs_delta",
     "bs_gamma",
     "bs_implied_vol",
