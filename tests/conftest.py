@@ -59,4 +59,33 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def build_surfaces(quotes):
+    """``build_surface`` snapshot by snapshot (as the daily runs do); concatenated curve_params,
+    curve_points and strike_vols."""
+    import pandas as pd
+
+    from volmachine_core.surface import build_surface
+
+    builds = [build_surface(q) for _, q in quotes.groupby("snapshot_id", sort=True)]
+    return tuple(pd.concat([getattr(b, t) for b in builds], ignore_index=True)
+                 for t in ("curve_params", "curve_points", "strike_vols"))
+
+
+def sim_quotes(market, days, underlyings):
+    """Clean end-of-day quotes of the simulated market (vendor file -> normalise), days x underlyings."""
+    import pandas as pd
+
+    from volmachine_core.market.vendor import normalise
+
+    frames = [market.eod_chain(d, u) for d in days for u in underlyings]
+    return pd.concat([normalise(f.assign(source_row=range(1, len(f) + 1)), source_file="sim", source="sim").clean
+                      for f in frames], ignore_index=True)
+
+
+@pytest.fixture(scope="session")
+def surface_chain():
+    """Helpers turning the simulated market into surfaces: ``(sim_quotes, build_surfaces)``."""
+    return sim_quotes, build_surfaces
+
+
 os.environ.setdefault("NUMBA_NUM_THREADS", "2")

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from volmachine_core.curves.svi import svi_total_variance
+from volmachine_core.interp import pchip_slopes
 
 __all__ = [
     "DEFAULT_N_K",
@@ -163,32 +164,6 @@ def _readonly(a, dtype=float) -> np.ndarray:
     return out
 
 
-def _pchip_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Fritsch-Carlson / scipy ``PchipInterpolator`` node derivatives, row-wise along axis 1."""
-    h = np.diff(x, axis=1)
-    delta = np.diff(y, axis=1) / h
-    d = np.zeros_like(y)
-    if x.shape[1] == 2:
-        d[:, 0] = d[:, 1] = delta[:, 0]
-        return d
-    h0, h1 = h[:, :-1], h[:, 1:]
-    m0, m1 = delta[:, :-1], delta[:, 1:]
-    w1, w2 = 2.0 * h1 + h0, h1 + 2.0 * h0
-    same = (np.sign(m0) * np.sign(m1)) > 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        interior = (w1 + w2) / (w1 / m0 + w2 / m1)
-    d[:, 1:-1] = np.where(same, interior, 0.0)
-    d[:, 0] = _pchip_end(h[:, 0], h[:, 1], delta[:, 0], delta[:, 1])
-    d[:, -1] = _pchip_end(h[:, -1], h[:, -2], delta[:, -1], delta[:, -2])
-    return d
-
-
-def _pchip_end(h0, h1, m0, m1):
-    d = ((2.0 * h0 + h1) * m0 - h0 * m1) / (h0 + h1)
-    d = np.where(np.sign(d) != np.sign(m0), 0.0, d)
-    return np.where((np.sign(m0) != np.sign(m1)) & (np.abs(d) > 3.0 * np.abs(m0)), 3.0 * m0, d)
-
-
 @dataclass(frozen=True, eq=False)
 class VolSurface:
     """Total-variance grid of one (snapshot, underlying): one row of k nodes per listed expiry.
@@ -262,7 +237,7 @@ class VolSurface:
             if len(ets) != n:
                 raise ValueError(ERR_SHAPE.format(name="expiry_ts", expected=(n,), got=(len(ets),)))
             set_(self, "expiry_ts", ets)
-        set_(self, "_slopes", _readonly(_pchip_slopes(k, w)))
+        set_(self, "_slopes", _readonly(pchip_slopes(k, w)))
 
     # ----------------------------------------------------------------------------------------------
     # constructors

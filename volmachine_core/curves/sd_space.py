@@ -6,7 +6,9 @@ A fitted slice is described by a parameter mapping (stored as JSON in ``curve_pa
   (``volmachine_core.curves.svi``);
 * ``{"model": "spline", "t", "c", "deg", "k_lo", "k_hi", "w_lo", "w_hi", "s_lo", "s_hi", "w_floor"}``: a
   smoothing B-spline of total variance on ``[k_lo, k_hi]``, continued linearly outside with end slopes
-  clipped to Lee's bound, floored at ``w_floor > 0``.
+  clipped to Lee's bound, floored at ``w_floor > 0``;
+* ``{"model": "theo", "atm_vol", "tau", "z", "y"}``: the wing model's curve (``theo_curves``), see
+  ``volmachine_core.wing.theo_curves``.
 
 SD moneyness is ``z = k / (atm_vol sqrt(tau))`` with ``k = ln(K/F)``; ``atm_vol`` is the curve vol at
 ``k = 0`` and ``atm_slope = d vol / d z`` at ``z = 0`` ``= w'(0) / (2 sqrt(tau))`` (vol per SD).
@@ -99,6 +101,10 @@ def total_variance(params, k, nu: int = 0) -> np.ndarray:
         return np.asarray(vals[nu], dtype=float)
     if model == "spline":
         return _spline_total_variance(p, k, nu)
+    if model == "theo":  # the wing model's curve (volmachine_core.wing.theo_curves)
+        from volmachine_core.wing.theo_curves import theo_total_variance
+
+        return theo_total_variance(p, k, nu)
     return np.full(k.shape, np.nan)
 
 
