@@ -62,9 +62,23 @@ class Curves(_Strict):
 
 
 class Models(_Strict):
+    """History length of the demo and the wing model's fitting window, estimator and check thresholds."""
+
     history_days: int = Field(120, ge=5, le=2000)
-    wing_window_days: int = Field(60, ge=5)
-    wing_min_obs: int = Field(30, ge=5)
+    wing_window_days: int = Field(60, ge=5)           # trailing exchange sessions, ending before the fit date
+    wing_min_obs: int = Field(30, ge=5)               # usable feature rows in the window
+    wing_min_days: int = Field(10, ge=2)              # distinct trade dates in the window
+    wing_estimator: Literal["ols", "rlm"] = "ols"
+    wing_min_median_r2: float = Field(0.3, ge=0, le=1)    # warning check: median R^2 over target SDs
+    wing_max_oos_rmse_vol: float = Field(0.02, gt=0)      # warning check: worst out-of-sample RMSE, decimals
+    wing_oos_days: int = Field(20, ge=1)              # sessions of out-of-sample diagnostics in the metadata
+
+    @model_validator(mode="after")
+    def _window(self) -> Models:
+        if self.wing_min_days > self.wing_window_days:
+            raise ValueError(f"wing_min_days ({self.wing_min_days}) exceeds wing_window_days "
+                             f"({self.wing_window_days})")
+        return self
 
 
 class Sim(_Strict):

@@ -127,5 +127,8 @@ def test_definitions_load_with_the_documented_asset_keys():
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"raw_option_quotes", "option_quotes", "quote_quarantine", "underlying_bars", "sim_truth",
-            "intraday/raw_option_quotes", "intraday/option_quotes", "intraday/quote_quarantine"} <= keys
+            "intraday/raw_option_quotes", "intraday/option_quotes", "intraday/quote_quarantine",
+            "wing_features", "wing_model", "wing_theos", "theo_curves", "intraday/wing_theos",
+            "intraday/theo_curves"} <= keys
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"eod_job", "wing_job", "intraday_job"}
     assert defs.resolve_sensor_def("landing_sensor").default_status == dg.DefaultSensorStatus.RUNNING
