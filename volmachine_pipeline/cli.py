@@ -272,9 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--days", type=int, help="trading days of history (default settings models.history_days)")
     d.add_argument("--end", help="last session (default: the last completed session)")
     d.add_argument("--underlyings", help="comma-separated subset of the universe")
-    d.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+    d.add_argument("--workers", type=int, default=3 if (os.cpu_count() or 1) > 1 else 1,
                    help="processes for the history backfill, each a single run over a block of underlyings "
-                        "(default: 2, or 1 on a one-core machine)")
+                        "(default 3: one more block than the two cores balances unequal chains; 1 on one core)")
     d.set_defaults(fn=cmd_demo)
     i = sub.add_parser("ingest", help="ingest vendor quote files (what the landing sensor does, per file)")
     i.add_argument("files", nargs="+")
