@@ -10,6 +10,7 @@ export VOLMACHINE_HOME ?= $(CURDIR)/var
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	$(BIN)/python -m volmachine_core.warmup
 	@touch $(STAMP)
 
 ## demo: materialise the whole asset graph on the embedded simulated market (history + latest day)

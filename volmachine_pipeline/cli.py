@@ -105,6 +105,10 @@ def run_eod_parallel(instance, dates: list[str], underlyings: list[str], workers
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    from volmachine_core.warmup import warm
+
+    warm()  # compile (or load) the numba kernels once, not once per worker at the same time
+
     size = -(-len(underlyings) // workers)
     groups = [underlyings[i:i + size] for i in range(0, len(underlyings), size)]
     with ProcessPoolExecutor(max_workers=len(groups), mp_context=mp.get_context("spawn")) as pool:
