@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from volmachine_pipeline.config import REPO_ROOT
@@ -182,8 +183,7 @@ class Warehouse:
                 return df[columns] if columns else df
             return pd.DataFrame(columns=columns or [])
         if where is None:  # plain read: pyarrow keeps the pandas dtypes the writer stored
-            tables = [pq.read_table(f, columns=columns) for f in files]
-            return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+            return _read_files(files, columns)
         sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         sql = f"SELECT {sel} FROM read_parquet(?, union_by_name = true)"
         if where:
@@ -265,3 +265,19 @@ class Warehouse:
         if not strict:
             return []
         raise WarehouseError(f"catalog {self.catalog_path} stayed locked: {last}")
+
+
+def _read_files(files: list[Path], columns: list[str] | None) -> pd.DataFrame:
+    """Partition files as one DataFrame: one multi-threaded Arrow scan over the union of their schemas.
+
+    Footers are read first so a column that only newer partitions have is kept (and filled with nulls
+    for older ones); an empty partition's null-typed columns take the others' types. If the schemas
+    cannot be unified, the files are read one by one and concatenated permissively.
+    """
+    paths = [str(f) for f in files]
+    try:
+        schema = pa.unify_schemas([pq.read_schema(p) for p in paths], promote_options="permissive")
+        table = pads.dataset(paths, format="parquet", schema=schema).to_table(columns=columns)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        table = pa.concat_tables([pq.read_table(p, columns=columns) for p in paths], promote_options="permissive")
+    return table.to_pandas()

@@ -175,3 +175,17 @@ def test_row_counts_and_partition_values_come_from_metadata(tmp_path):
     assert wh.partition_values("t", "trade_date") == ["2025-01-02", "2025-01-03"]
     assert wh.partition_values("t", "snapshot_key") == ["landed-abc"]
     assert wh.partition_values("missing", "trade_date") == []
+
+
+def test_read_unifies_schemas_across_partitions(tmp_path):
+    """A column only newer partitions carry is kept (nulls for older ones); an empty partition's
+    untyped columns do not downgrade the others."""
+    wh = Warehouse(tmp_path)
+    wh.write_partition("t", {"d": "2025-01-02"}, pd.DataFrame({"a": [1.0, 2.0], "s": ["x", "y"]}))
+    empty = pd.DataFrame({"a": pd.Series(dtype=object), "s": pd.Series(dtype=object)})
+    wh.write_partition("t", {"d": "2025-01-03"}, empty)
+    wh.write_partition("t", {"d": "2025-01-06"}, pd.DataFrame({"a": [3.0], "s": ["z"], "new": [7]}))
+    out = wh.read("t").sort_values("a").reset_index(drop=True)
+    assert out["a"].tolist() == [1.0, 2.0, 3.0] and out["s"].tolist() == ["x", "y", "z"]
+    assert out["new"].isna().sum() == 2 and out["new"].iloc[2] == 7
+    assert wh.read("t", columns=["s"]).shape == (3, 1)
