@@ -25,15 +25,15 @@ biweight as in Beaton and Tukey, Technometrics 16 (1974).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from volmachine_core.conventions import year_fraction
+from volmachine_core.groups import group_first_rows, group_ids, group_median, group_rank_first, group_sum
 
 __all__ = [
     "FORWARD_COLUMNS",
@@ -222,115 +222,9 @@ def nelson_siegel_basis(tau, decay: float) -> np.ndarray:
     return np.stack([np.ones_like(x), f1, f1 - np.exp(-x)], axis=-1)
 
 
-# --------------------------------------------------------------------------- grouped helpers
-def group_ids(frame: pd.DataFrame | Mapping[str, object], keys: Sequence[str]) -> tuple[np.ndarray, int]:
-    """Dense group ids of ``frame`` rows by ``keys``, numbered in sorted key order.
-
-    The same numbering as ``frame.groupby(keys, sort=True, dropna=False).ngroup()`` (missing keys form
-    their own group, sorted last within a level), from one ``pd.factorize`` per key column and integer
-    arithmetic on the codes (no per-group Python work).
-
-    Parameters
-    ----------
-    frame : DataFrame or mapping of column name to 1-d array
-        Rows to group.
-    keys : sequence of str
-        Key columns, most significant first.
-
-    Returns
-    -------
-    gid : ndarray of int64, shape ``(len(frame),)``
-        Group of each row, ``0 .. n_groups - 1``.
-    n_groups : int
-        Number of groups (0 for an empty frame).
-    """
-    n_rows = len(frame[keys[0]])
-    if not n_rows:
-        return np.zeros(0, dtype=np.int64), 0
-    code = np.zeros(n_rows, dtype=np.int64)
-    size = 1
-    for c in keys:
-        cc, uniq = pd.factorize(frame[c], sort=True, use_na_sentinel=False)
-        if size * len(uniq) >= 2**62:  # re-densify before the combined code could overflow
-            code, levels = pd.factorize(code, sort=True)
-            size = len(levels)
-        code = code * len(uniq) + cc
-        size *= len(uniq)
-    gid, levels = pd.factorize(code, sort=True)
-    return gid.astype(np.int64, copy=False), len(levels)
-
-
-def group_first_rows(gid: np.ndarray, n: int, valid: np.ndarray | None = None) -> np.ndarray:
-    """Row index of the first row (optionally the first ``valid`` row) of each group; -1 where none.
-
-    Parameters
-    ----------
-    gid : ndarray of int
-        Group of each row, ``0 .. n - 1``.
-    n : int
-        Number of groups.
-    valid : ndarray of bool, optional
-        Rows allowed to be picked (e.g. non-missing values).
-    """
-    rows = np.arange(gid.size) if valid is None else np.flatnonzero(valid)
-    order = rows[np.argsort(gid[rows], kind="stable")]
-    gs = gid[order]
-    start = np.searchsorted(gs, np.arange(n), side="left")
-    have = start < gs.size
-    have[have] = gs[start[have]] == np.arange(n)[have]
-    out = np.full(n, -1, dtype=np.int64)
-    out[have] = order[start[have]]
-    return out
-
-
-def _gsum(g: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(g, weights=v, minlength=n)
-
-
-@njit(cache=True, nogil=True)
-def _gmedian_kernel(g, v, n):  # pragma: no cover - compiled
-    """Per-group median of the non-NaN ``v`` (counting sort into segments, then quickselect medians)."""
-    start = np.zeros(n + 1, dtype=np.int64)
-    for i in range(g.size):
-        if not np.isnan(v[i]):
-            start[g[i] + 1] += 1
-    for j in range(n):
-        start[j + 1] += start[j]
-    buf = np.empty(start[n])
-    pos = start[:n].copy()
-    for i in range(g.size):
-        if not np.isnan(v[i]):
-            buf[pos[g[i]]] = v[i]
-            pos[g[i]] += 1
-    out = np.full(n, np.nan)
-    for j in range(n):
-        if start[j + 1] > start[j]:
-            out[j] = np.median(buf[start[j]:start[j + 1]])
-    return out
-
-
-def _gmedian(g: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
-    """Per-group median of ``v`` skipping NaN (NaN for empty groups); groups are 0..n-1."""
-    return _gmedian_kernel(np.asarray(g, dtype=np.int64), np.asarray(v, dtype=float), int(n))
-
-
-def _grank_first(g: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rank of ``v`` within its group, 1-based, ties in row order; NaN for NaN values.
-
-    Equals ``pd.Series(v).groupby(g).rank(method="first")``: a stable lexsort by (group, value) puts
-    NaN last in each group, so the ranks of the other values are unaffected.
-    """
-    order = np.lexsort((v, g))
-    gs = g[order]
-    rank = np.empty(v.size)
-    rank[order] = np.arange(v.size) - np.searchsorted(gs, gs, side="left") + 1.0
-    rank[np.isnan(v)] = np.nan
-    return rank
-
-
 def _robust_weights(r: np.ndarray, g: np.ndarray, n: int, c: float, min_scale: float, kind: str) -> np.ndarray:
     """Huber or biweight weights of standardised residuals ``r`` with a per-group MAD scale."""
-    scale = np.maximum(_MAD_TO_SD * _gmedian(g, np.abs(r), n), min_scale)
+    scale = np.maximum(_MAD_TO_SD * group_median(g, np.abs(r), n), min_scale)
     u = np.abs(r) / (c * scale[g])
     if kind == "huber":
         return np.minimum(1.0, 1.0 / np.maximum(u, 1e-300))
@@ -339,8 +233,8 @@ def _robust_weights(r: np.ndarray, g: np.ndarray, n: int, c: float, min_scale: f
 
 def _wls_line(g, x, y, w, n):
     """Per-group weighted least squares ``y = a + b x``: (a, b, S0, det); NaN where singular."""
-    S0, S1, Sy = _gsum(g, w, n), _gsum(g, w * x, n), _gsum(g, w * y, n)
-    S11, S1y = _gsum(g, w * x * x, n), _gsum(g, w * x * y, n)
+    S0, S1, Sy = group_sum(g, w, n), group_sum(g, w * x, n), group_sum(g, w * y, n)
+    S11, S1y = group_sum(g, w * x * x, n), group_sum(g, w * x * y, n)
     det = S0 * S11 - S1 * S1
     ok = (S0 > 0) & (det > 1e-12 * np.maximum(S0 * S11, 1e-300))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -351,7 +245,7 @@ def _wls_line(g, x, y, w, n):
 
 def _with_fallback(w_new: np.ndarray, w_old: np.ndarray, g: np.ndarray, n: int, min_pts: int) -> np.ndarray:
     """New robust weights, except in groups where fewer than ``min_pts`` points keep weight."""
-    alive = _gsum(g, (w_new > 0).astype(float), n)
+    alive = group_sum(g, (w_new > 0).astype(float), n)
     return np.where(alive[g] >= min_pts, w_new, w_old)
 
 
@@ -398,15 +292,15 @@ def _select_near_money(pairs: dict[str, np.ndarray], tau: np.ndarray, n: int, op
     g = pairs["g"]
     K = pairs["strike"]
     y = pairs["mid_c"] - pairs["mid_p"]
-    rank_y = _grank_first(g, np.abs(y))
+    rank_y = group_rank_first(g, np.abs(y))
     near = rank_y <= 5
-    F0 = _gmedian(g[near], (K + y)[near], n)  # D ~ 1 error is (C-P)(1/D-1): small where C ~ P
-    straddle = _gmedian(g[near], (pairs["mid_c"] + pairs["mid_p"])[near], n)
+    F0 = group_median(g[near], (K + y)[near], n)  # D ~ 1 error is (C-P)(1/D-1): small where C ~ P
+    straddle = group_median(g[near], (pairs["mid_c"] + pairs["mid_p"])[near], n)
     with np.errstate(divide="ignore", invalid="ignore"):
         sqrt_tau = np.sqrt(np.maximum(tau, 0.0))
         sigma0 = np.clip(straddle / (_SQRT_2_OVER_PI * F0 * sqrt_tau), 0.02, 3.0)
         x = np.abs(np.log(K / F0[g]))
-    rank_k = _grank_first(g, np.abs(K - F0[g]))
+    rank_k = group_rank_first(g, np.abs(K - F0[g]))
     sel = (x <= opts.n_sd * sigma0[g] * sqrt_tau[g]) | (rank_k <= opts.n_nearest)
     return F0, sel
 
@@ -431,8 +325,8 @@ def _parity_regression(g, K, y, w, F0, n, opts: ForwardFitOptions):
     W = w * wr
     with np.errstate(invalid="ignore", divide="ignore"):
         e = y - a[g] - b[g] * Kc
-        used = _gsum(g, (W > 0).astype(float), n)
-        sigma2 = _gsum(g, W * e * e, n) / np.maximum(used - 2.0, 1.0)
+        used = group_sum(g, (W > 0).astype(float), n)
+        sigma2 = group_sum(g, W * e * e, n) / np.maximum(used - 2.0, 1.0)
         se_b = np.where(used > 2, np.sqrt(sigma2 * S0 / det), np.inf)
         D = -b
         F = F0 + a / D
@@ -441,7 +335,7 @@ def _parity_regression(g, K, y, w, F0, n, opts: ForwardFitOptions):
 
 def _robust_location(g, x, w, n, opts: ForwardFitOptions):
     """Robust weighted mean of ``x`` per group (biweight IRLS from the median): (mean, weights)."""
-    m = _gmedian(g, x, n)
+    m = group_median(g, x, n)
     sw = np.sqrt(w)
     wr = np.ones_like(w)
     for it in range(opts.huber_iter + opts.tukey_iter):
@@ -450,7 +344,7 @@ def _robust_location(g, x, w, n, opts: ForwardFitOptions):
         kind, c = ("huber", opts.huber_c) if it < opts.huber_iter else ("tukey", opts.tukey_c)
         wr = _with_fallback(_robust_weights(r, g, n, c, opts.min_scale, kind), wr, g, n, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            m = _gsum(g, w * wr * x, n) / _gsum(g, w * wr, n)
+            m = group_sum(g, w * wr * x, n) / group_sum(g, w * wr, n)
     return m, wr
 
 
@@ -470,7 +364,7 @@ def _rate_curve(cg, tau, rate, rate_se, good, n_curves, opts: ForwardFitOptions)
     sd = np.sqrt(rate_se[pts] ** 2 + opts.curve_rate_floor ** 2)
     w = 1.0 / sd ** 2
     wr = np.ones_like(w)
-    have = _gsum(gp, np.ones_like(w), n_curves) > 0
+    have = group_sum(gp, np.ones_like(w), n_curves) > 0
     penalty = np.diag([0.0, 1.0, 1.0]) * opts.curve_ridge
     beta = np.zeros((n_curves, 3))
     for it in range(6):
@@ -478,10 +372,10 @@ def _rate_curve(cg, tau, rate, rate_se, good, n_curves, opts: ForwardFitOptions)
         A = np.zeros((n_curves, 3, 3))
         rhs = np.zeros((n_curves, 3))
         for i in range(3):
-            rhs[:, i] = _gsum(gp, W * Xp[:, i] * rp, n_curves)
+            rhs[:, i] = group_sum(gp, W * Xp[:, i] * rp, n_curves)
             for j in range(i, 3):
-                A[:, i, j] = A[:, j, i] = _gsum(gp, W * Xp[:, i] * Xp[:, j], n_curves)
-        total = _gsum(gp, W, n_curves)
+                A[:, i, j] = A[:, j, i] = group_sum(gp, W * Xp[:, i] * Xp[:, j], n_curves)
+        total = group_sum(gp, W, n_curves)
         A = A + penalty[None] * np.maximum(total, 1e-300)[:, None, None]
         A[~have] = np.eye(3)
         beta = np.linalg.solve(A, rhs[..., None])[..., 0]
@@ -583,8 +477,8 @@ def fit_forwards(quotes: pd.DataFrame, **options: object) -> pd.DataFrame:
         head[c] = col.array.take(rows, allow_fill=True)
 
     row_tau = year_fraction(q["quote_ts"], q["expiry_ts"])
-    tau = _gmedian(gid, row_tau, n)
-    spot = _gmedian(gid, q["underlying_price"].to_numpy(dtype=float), n)
+    tau = group_median(gid, row_tau, n)
+    spot = group_median(gid, q["underlying_price"].to_numpy(dtype=float), n)
     live = np.isfinite(tau) & (tau > 0)
 
     pairs = _pairs(q, gid, opts)
@@ -595,9 +489,9 @@ def fit_forwards(quotes: pd.DataFrame, **options: object) -> pd.DataFrame:
     K = pairs["strike"]
     y = pairs["mid_c"] - pairs["mid_p"]
     sc, sp = pairs["spread_c"], pairs["spread_p"]
-    floor = np.maximum(opts.min_spread, 0.25 * _gmedian(np.r_[g, g], np.r_[sc, sp], n))
+    floor = np.maximum(opts.min_spread, 0.25 * group_median(np.r_[g, g], np.r_[sc, sp], n))
     w = 1.0 / (np.maximum(sc, floor[g]) ** 2 + np.maximum(sp, floor[g]) ** 2)
-    n_pairs = _gsum(g, np.ones_like(w), n).astype(np.int64)
+    n_pairs = group_sum(g, np.ones_like(w), n).astype(np.int64)
 
     D_own, F_own, se_d, wr = _parity_regression(g, K, y, w, F0, n, opts)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -633,10 +527,10 @@ def fit_forwards(quotes: pd.DataFrame, **options: object) -> pd.DataFrame:
     W = w * wr_final
     with np.errstate(divide="ignore", invalid="ignore"):
         e = y - D[g] * (F[g] - K)
-        fit_rmse = np.sqrt(_gsum(g, W * e * e, n) / _gsum(g, W, n))
+        fit_rmse = np.sqrt(group_sum(g, W * e * e, n) / group_sum(g, W, n))
         rate = -np.log(D) / tau
         carry = rate - np.log(F / spot) / tau
-    n_out = _gsum(g, (wr_final <= 0).astype(float), n).astype(np.int64)
+    n_out = group_sum(g, (wr_final <= 0).astype(float), n).astype(np.int64)
 
     out = {**head,
            "tau": tau,
@@ -652,6 +546,6 @@ def fit_forwards(quotes: pd.DataFrame, **options: object) -> pd.DataFrame:
            "curve_rate": np.where(live, curve, np.nan),
            "status": pd.array(status, dtype="string")}
     if _VENDOR_IMPLIED in q.columns:
-        out["vendor_" + _VENDOR_IMPLIED] = _gmedian(gid, pd.to_numeric(q[_VENDOR_IMPLIED], errors="coerce")
+        out["vendor_" + _VENDOR_IMPLIED] = group_median(gid, pd.to_numeric(q[_VENDOR_IMPLIED], errors="coerce")
                                                     .to_numpy(dtype=float), n)
     return pd.DataFrame(out)  # FORWARD_COLUMNS order, then the vendor column

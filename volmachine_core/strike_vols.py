@@ -11,13 +11,12 @@ per unit of underlying, ``vega`` per 1.00 of vol, ``delta`` the discounted forwa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from volmachine_core.conventions import year_fraction
+from volmachine_core.groups import match_rows
 from volmachine_core.pricing import IVStatus, black76_vega_delta, implied_vol_with_status
 
 __all__ = ["STRIKE_VOL_COLUMNS", "IV_STATUS_NAMES", "NO_FORWARD", "NO_BID", "strike_vols", "add_z"]
@@ -80,55 +79,6 @@ def _status_text(codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
     names = pa.array(_STATUS_NAMES, type=pa.large_string())
     text = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)), names).cast(pa.large_string())
     return pd.array(text, dtype="string")
-
-
-def match_rows(left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, bool]:
-    """Row of ``right`` matching each row of ``left`` on ``keys``: a many-to-one left join's row index.
-
-    Parameters
-    ----------
-    left, right : DataFrame
-        Frames holding the ``keys`` columns; ``right`` keys are cast to ``left``'s dtypes first (as a
-        merge on mixed dtypes would need). Missing keys match missing keys, as in ``DataFrame.merge``.
-    keys : sequence of str
-        Join columns.
-
-    Returns
-    -------
-    rows : ndarray of int64, shape ``(len(left),)``
-        Position in ``right`` of each left row's match, -1 where there is none.
-    unique : bool
-        Whether ``right`` has at most one row per key (when False, ``rows`` points at one of them).
-
-    Notes
-    -----
-    One ``pd.factorize`` of each key column on both sides and a hash lookup of the (few) left levels
-    in the right ones; the per-column codes combine into one integer key, matched by binary search.
-    """
-    lcode = np.zeros(len(left), dtype=np.int64)
-    rcode = np.zeros(len(right), dtype=np.int64)
-    missing = np.zeros(len(left), dtype=bool)
-    size = 1  # codes are < size on both sides
-    for c in keys:
-        rc, levels = pd.factorize(right[c].astype(left[c].dtype), use_na_sentinel=False)
-        lcodes, llevels = pd.factorize(left[c], use_na_sentinel=False)
-        lc = pd.Index(levels).get_indexer(llevels)[lcodes]
-        missing |= lc < 0
-        n_levels = max(len(levels), 1)
-        if size * n_levels >= 2**62:  # re-densify before the combined codes could overflow
-            both, uniq = pd.factorize(np.concatenate([rcode, lcode]))
-            rcode, lcode, size = both[:len(right)].astype(np.int64), both[len(right):].astype(np.int64), len(uniq)
-        rcode = rcode * n_levels + rc
-        lcode = lcode * n_levels + np.maximum(lc, 0)
-        size *= n_levels
-    order = np.argsort(rcode, kind="stable")
-    rs = rcode[order]
-    unique = bool(rs.size < 2 or np.all(rs[1:] != rs[:-1]))
-    pos = np.minimum(np.searchsorted(rs, lcode), max(rs.size - 1, 0))
-    found = ~missing & (rs.size > 0)
-    if rs.size:
-        found &= rs[pos] == lcode
-    return np.where(found, order[pos] if rs.size else -1, -1).astype(np.int64), unique
 
 
 def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from volmachine_core.curves.fit import (
 )
 from volmachine_core.curves.sd_space import SVI_MODELS, TARGET_SDS, atm_vol_slope, curve_vol, sd_to_k, total_variance
 from volmachine_core.curves.svi import durrleman_g, svi_derivatives, svi_total_variance
-from volmachine_core.forwards import group_first_rows, group_ids
+from volmachine_core.groups import group_first_rows, group_ids
 
 __all__ = ["CurveFits", "fit_curves", "REQUIRED_COLUMNS", "CURVE_PARAMS_COLUMNS", "CURVE_POINTS_COLUMNS"]
 

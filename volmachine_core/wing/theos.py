@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from volmachine_core.groups import match_rows
 from volmachine_core.interp import hermite_eval, pchip_slopes
 from volmachine_core.pricing import black76_price
 from volmachine_core.wing.model import predict_at
@@ -159,25 +160,12 @@ def _trade_dates(snapshot_id: pd.Series) -> np.ndarray:
 
 
 def slice_index(sl: pd.DataFrame, snapshot_id: pd.Series, underlying: pd.Series, expiry: np.ndarray) -> np.ndarray:
-    """Row of ``sl`` (frame with snapshot_id, underlying, expiry) of each option; -1 when absent.
-
-    ``expiry`` is datetime64 (dates); keys are matched as integers, not through a MultiIndex.
-    """
-    snaps, unds = pd.Index(pd.unique(sl["snapshot_id"])), pd.Index(pd.unique(sl["underlying"]))
-    day = np.timedelta64(1, "D")
-
-    def key(snap, und, expiry) -> np.ndarray:
-        s, u = snaps.get_indexer(snap), unds.get_indexer(und)
-        e = (np.asarray(expiry, "datetime64[ns]") - np.datetime64("1970-01-01", "ns")) // day
-        return np.where((s >= 0) & (u >= 0), (s.astype(np.int64) * len(unds) + u) * 10**6 + e, -1)
-
-    if sl.empty:
-        return np.full(len(snapshot_id), -1)
-    sl_key = key(sl["snapshot_id"].to_numpy(), sl["underlying"].to_numpy(), sl["expiry"].to_numpy())
-    order = np.argsort(sl_key, kind="stable")
-    q = key(snapshot_id, underlying, expiry)
-    pos = np.minimum(np.searchsorted(sl_key[order], q), len(order) - 1)
-    return np.where((q >= 0) & (sl_key[order][pos] == q), order[pos], -1)
+    """Row of ``sl`` (frame with snapshot_id, underlying, expiry) of each option; -1 when absent."""
+    left = pd.DataFrame({"snapshot_id": pd.Series(snapshot_id).reset_index(drop=True),
+                         "underlying": pd.Series(underlying).reset_index(drop=True),
+                         "expiry": np.asarray(expiry, dtype="datetime64[ns]")})
+    right = sl[_SLICE].assign(expiry=pd.to_datetime(sl["expiry"]).to_numpy("datetime64[ns]"))
+    return match_rows(left, right, _SLICE)[0]
 
 
 def _add_values(o: dict) -> None:
