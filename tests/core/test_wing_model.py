@@ -20,8 +20,7 @@ from volmachine_core.wing import (
     WingModelSpec,
     design_matrix,
     fit_wing_models,
-    latest_models,
-    predict_ratios,
+    predict_at,
 )
 
 SESSIONS = trading_sessions("2024-01-02", "2024-04-30")[:45]
@@ -222,53 +221,59 @@ def slices():
     return pd.concat([s, extra], ignore_index=True)
 
 
-def test_latest_models_picks_latest_fit_at_or_before_trade_date(ols_models, slices):
+def _coefs(m, und, day, sd) -> np.ndarray:
+    row = m[(m["fit_date"] == day) & (m["underlying"] == und) & (m["target_sd"] == sd)]
+    return row[[f"b_{c}" for c in COEFFICIENTS]].to_numpy(float)[0]
+
+
+def test_predict_at_uses_the_latest_fit_at_or_before_trade_date(ols_models, slices):
     m = ols_models[ols_models["fit_date"].isin(FIT_DATES[:2])]
-    out = latest_models(m, slices)
-    assert len(out) == len(slices)
-    assert out["trade_date"].tolist() == slices["trade_date"].tolist()  # order kept
+    yhat, fit, ids = predict_at(m, slices, SDS)
+    assert yhat.shape == (len(slices), len(SDS)) and len(fit) == len(ids) == len(slices)  # order kept
     d0, d1 = FIT_DATES[0], FIT_DATES[1]
     expected = [d1, pd.NaT, d0, d0, d1, d0, d1]
-    assert [None if pd.isna(v) else v for v in out["fit_date"]] == [None if pd.isna(v) else v for v in expected]
-    assert out["model_id"].iloc[0] == f"{MODEL_VERSION}:ols:AAA:{d1:%Y-%m-%d}:20d"
-    assert pd.isna(out["model_id"].iloc[1])
-    for sd in SDS:
-        col = f"b_const__{sd:+.2f}"
-        assert np.isnan(out[col].iloc[1])
-        src = m[(m["fit_date"] == d0) & (m["underlying"] == "AAA") & (m["target_sd"] == sd)]
-        assert out[col].iloc[2] == src["b_const"].iloc[0]
-        bbb = m[(m["fit_date"] == d1) & (m["underlying"] == "BBB") & (m["target_sd"] == sd)]
-        assert out[col].iloc[6] == bbb["b_const"].iloc[0]
+    assert [None if pd.isna(v) else pd.Timestamp(v) for v in fit] == [None if pd.isna(v) else v for v in expected]
+    assert ids[0] == f"{MODEL_VERSION}:ols:AAA:{d1:%Y-%m-%d}:20d"
+    assert ids[1] is None
+    x = design_matrix(slices)
+    for j, sd in enumerate(SDS):
+        assert np.isnan(yhat[1, j]) or sd == 0.0
+        if sd == 0.0:
+            continue
+        assert yhat[2, j] == pytest.approx(x[2] @ _coefs(m, "AAA", d0, sd), rel=1e-13, abs=1e-15)
+        assert yhat[6, j] == pytest.approx(x[6] @ _coefs(m, "BBB", d1, sd), rel=1e-13, abs=1e-15)
 
 
-def test_latest_models_skips_failed_fits(ols_models, slices):
+def test_predict_at_skips_failed_fits(ols_models, slices):
     m = ols_models[ols_models["fit_date"].isin(FIT_DATES[:2])].copy()
     later = (m["fit_date"] == FIT_DATES[1]) & (m["underlying"] == "AAA")
     m.loc[later, "status"] = "insufficient_data"
     m.loc[later, [f"b_{c}" for c in COEFFICIENTS]] = np.nan
-    out = latest_models(m, slices)
-    assert out["fit_date"].iloc[0] == FIT_DATES[0]
-    assert out["fit_date"].iloc[6] == FIT_DATES[1]  # BBB unaffected
+    _, fit, _ = predict_at(m, slices, SDS)
+    assert pd.Timestamp(fit[0]) == FIT_DATES[0]
+    assert pd.Timestamp(fit[6]) == FIT_DATES[1]  # BBB unaffected
 
 
-def test_latest_models_with_no_usable_model_gives_nan(ols_models, slices):
-    out = latest_models(ols_models.iloc[:0], slices)
-    assert len(out) == len(slices) and out["fit_date"].isna().all()
-    assert np.isnan(predict_ratios(out, SDS)).all()
+def test_predict_at_with_no_usable_model_gives_nan(ols_models, slices):
+    yhat, fit, ids = predict_at(ols_models.iloc[:0], slices, SDS)
+    assert len(fit) == len(slices) and pd.isna(fit).all() and all(i is None for i in ids)
+    nonzero = [j for j, sd in enumerate(SDS) if sd != 0.0]
+    assert np.isnan(yhat[:, nonzero]).all()
 
 
-def test_predict_ratios(ols_models, slices):
-    out = latest_models(ols_models, slices)
+def test_predict_at_values(ols_models, slices):
     sds = (-2.0, 0.0, 1.0, 2.0, 3.0)  # 3.0 has no model
-    yhat = predict_ratios(out, sds)
+    yhat, fit, _ = predict_at(ols_models, slices, sds)
     assert yhat.shape == (len(slices), len(sds))
     np.testing.assert_array_equal(yhat[:, 1], 0.0)  # ratio 1 at the ATM point, even with no model
     assert np.isnan(yhat[:, 4]).all()
     assert np.isnan(yhat[1, [0, 2, 3]]).all()  # no model before the first fit
-    x = design_matrix(out)
-    for j, sd in ((0, -2.0), (2, 1.0), (3, 2.0)):
-        b = out[[f"b_{c}__{sd:+.2f}" for c in COEFFICIENTS]].to_numpy(float)
-        np.testing.assert_allclose(yhat[:, j], (x * b).sum(axis=1), rtol=1e-13)
+    x = design_matrix(slices)
+    for i in np.flatnonzero(~pd.isna(fit)):
+        und = slices["underlying"].iloc[i]
+        for j, sd in ((0, -2.0), (2, 1.0), (3, 2.0)):
+            b = _coefs(ols_models, und, pd.Timestamp(fit[i]), sd)
+            np.testing.assert_allclose(yhat[i, j], x[i] @ b, rtol=1e-13)
     # the fitted model reproduces the truth at a slice within a few residual SDs
     t = x[0] @ true_coefs("AAA", 2.0)
     assert abs(yhat[0, 3] - t) < 5 * NOISE

@@ -12,8 +12,7 @@ from volmachine_core.wing.model import (
     WING_MODEL_COLUMNS,
     WingModelSpec,
     fit_wing_models,
-    latest_models,
-    predict_ratios,
+    predict_at,
 )
 from volmachine_core.wing.theos import SLEGA_BUMP, WING_THEO_COLUMNS, slice_predictions, wing_theos
 
@@ -28,8 +27,7 @@ __all__ = [
     "WingModelSpec",
     "design_matrix",
     "fit_wing_models",
-    "latest_models",
-    "predict_ratios",
+    "predict_at",
     "slice_predictions",
     "wing_features",
     "wing_theos",

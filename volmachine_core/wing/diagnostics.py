@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from volmachine_core.wing.model import latest_models, predict_ratios
+from volmachine_core.wing.model import predict_at
 
 __all__ = ["out_of_sample", "oos_summary", "detection_cells", "detection_scores"]
 
@@ -36,10 +36,10 @@ def out_of_sample(features: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
     cols = ["trade_date", "underlying", "expiry", "target_sd", "dte", "vol", "atm_vol"]
     if use.empty:
         return pd.DataFrame(columns=[*cols, "model_vol", "baseline_vol", "err_model", "err_baseline"])
-    sl = latest_models(fitted, use[["underlying", "trade_date", "bdays", "atm_vol", "atm_slope"]])
-    same_day = (sl["fit_date"] == use["trade_date"]).to_numpy()
     sds = sorted(use["target_sd"].unique())
-    yhat = predict_ratios(sl, sds)[np.arange(len(use)), np.searchsorted(sds, use["target_sd"].to_numpy())]
+    yhat, fit_date, _ = predict_at(fitted, use, sds)
+    yhat = yhat[np.arange(len(use)), np.searchsorted(sds, use["target_sd"].to_numpy())]
+    same_day = fit_date == use["trade_date"].to_numpy("datetime64[ns]")
     out = use[cols].copy()
     out["model_vol"] = np.where(same_day, use["atm_vol"].to_numpy() * np.exp(yhat), np.nan)
     out["baseline_vol"] = use["atm_vol"].to_numpy() * np.exp(_yesterday_ratio(features, use))

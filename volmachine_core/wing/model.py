@@ -26,7 +26,7 @@ from volmachine_core.conventions import trading_sessions
 from volmachine_core.wing.features import REGRESSORS, design_matrix
 
 __all__ = ["MODEL_VERSION", "COEFFICIENTS", "WING_MODEL_COLUMNS", "WingModelSpec", "fit_wing_models",
-           "latest_models", "predict_at", "predict_ratios"]
+           "predict_at"]
 
 MODEL_VERSION = "wing/1"
 #: Coefficient names, in design-matrix order.
@@ -199,36 +199,6 @@ def _lookup(table: pd.DataFrame, underlying: np.ndarray, trade_date: np.ndarray)
     return np.where(ok, pos, -1)
 
 
-def latest_models(models: pd.DataFrame, slices: pd.DataFrame) -> pd.DataFrame:
-    """Attach to each slice the latest usable fit at or before its trade date.
-
-    Parameters
-    ----------
-    models : DataFrame
-        ``fit_wing_models`` rows (any number of fit dates).
-    slices : DataFrame
-        Rows with ``underlying`` and ``trade_date`` (datetime64).
-
-    Returns
-    -------
-    DataFrame
-        ``slices`` (same order) with ``fit_date``, ``model_id`` and, per non-zero target SD ``s``,
-        the coefficients in columns ``b_<coef>__<s:+.2f>``; NaN where no model exists yet.
-    """
-    table, sds, coef = _model_table(models)
-    out = slices.reset_index(drop=True).copy()
-    pos = _lookup(table, out["underlying"].to_numpy(), pd.to_datetime(out["trade_date"]).to_numpy("datetime64[ns]"))
-    found, p = pos >= 0, np.maximum(pos, 0)
-    out["fit_date"] = np.where(found, table["fit_date"].to_numpy("datetime64[ns]")[p] if len(table) else
-                               np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[ns]")
-    out["model_id"] = np.where(found, table["model_id"].to_numpy(object)[p] if len(table) else None, None)
-    cols = {}
-    for j, sd in enumerate(sds):
-        for c, name in enumerate(COEFFICIENTS):
-            cols[f"b_{name}__{sd:+.2f}"] = np.where(found, coef[p, j, c] if len(table) else np.nan, np.nan)
-    return pd.concat([out, pd.DataFrame(cols, index=out.index)], axis=1)
-
-
 def predict_at(models: pd.DataFrame, slices: pd.DataFrame, target_sds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted ``ln(vol / atm_vol)`` per slice and target SD from the latest fit at or before its date.
 
@@ -265,21 +235,3 @@ def predict_at(models: pd.DataFrame, slices: pd.DataFrame, target_sds) -> tuple[
         fit, ids = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"), np.full(n, None, dtype=object)
     out[:, [j for j, s in enumerate(target_sds) if float(s) == 0.0]] = 0.0
     return out, fit.astype("datetime64[ns]"), ids
-
-
-def predict_ratios(slices_with_models: pd.DataFrame, target_sds) -> np.ndarray:
-    """Predicted ``ln(vol / atm_vol)`` of each slice at each target SD, shape ``(n, len(target_sds))``.
-
-    ``slices_with_models`` comes from :func:`latest_models` and needs ``bdays``, ``atm_vol`` and
-    ``atm_slope``. The SD ``0`` column is exactly 0; target SDs without a model are NaN.
-    """
-    x = design_matrix(slices_with_models)
-    out = np.full((len(slices_with_models), len(target_sds)), np.nan)
-    for j, s in enumerate(target_sds):
-        if float(s) == 0.0:
-            out[:, j] = 0.0
-            continue
-        cols = [f"b_{c}__{float(s):+.2f}" for c in COEFFICIENTS]
-        if all(c in slices_with_models for c in cols):
-            out[:, j] = np.einsum("ij,ij->i", x, slices_with_models[cols].to_numpy(float))
-    return out

@@ -96,6 +96,25 @@ def _common(ch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
+def _contract_and_trades(ch: dict[str, np.ndarray], c: dict[str, np.ndarray], symbol: str, root: str,
+                         time_column: str, time_value: str) -> dict[str, np.ndarray]:
+    """The columns both Cboe layouts start with: contract identity, quote time and the day's trades."""
+    n = len(ch["strike"])
+    return {
+        "underlying_symbol": np.full(n, symbol, dtype=object),
+        time_column: np.full(n, time_value, dtype=object),
+        "root": np.full(n, root, dtype=object),
+        "expiration": c["expiration"],
+        "strike": c["strike"],
+        "option_type": c["option_type"],
+        "open": ch["open"],
+        "high": ch["high"],
+        "low": ch["low"],
+        "close": ch["close"],
+        "trade_volume": ch["volume"].astype(np.int64),
+    }
+
+
 def eod_frame(
     ch: dict[str, np.ndarray],
     symbol: str,
@@ -112,17 +131,7 @@ def eod_frame(
     ub, ua = underlying_quote(spot_1545, kind)
     ube, uae = underlying_quote(spot_close, kind)
     data = {
-        "underlying_symbol": np.full(n, symbol, dtype=object),
-        "quote_date": np.full(n, quote_date, dtype=object),
-        "root": np.full(n, root, dtype=object),
-        "expiration": c["expiration"],
-        "strike": c["strike"],
-        "option_type": c["option_type"],
-        "open": ch["open"],
-        "high": ch["high"],
-        "low": ch["low"],
-        "close": ch["close"],
-        "trade_volume": ch["volume"].astype(np.int64),
+        **_contract_and_trades(ch, c, symbol, root, "quote_date", quote_date),
         "bid_size_1545": ch["bid_size"].astype(np.int64),
         "bid_1545": ch["bid"],
         "ask_size_1545": ch["ask_size"].astype(np.int64),
@@ -158,17 +167,7 @@ def intraday_frame(
     c = _common(ch)
     ub, ua = underlying_quote(spot, kind)
     data = {
-        "underlying_symbol": np.full(n, symbol, dtype=object),
-        "quote_datetime": np.full(n, quote_datetime, dtype=object),
-        "root": np.full(n, root, dtype=object),
-        "expiration": c["expiration"],
-        "strike": c["strike"],
-        "option_type": c["option_type"],
-        "open": ch["open"],
-        "high": ch["high"],
-        "low": ch["low"],
-        "close": ch["close"],
-        "trade_volume": ch["volume"].astype(np.int64),
+        **_contract_and_trades(ch, c, symbol, root, "quote_datetime", quote_datetime),
         "bid_size": ch["bid_size"].astype(np.int64),
         "bid": ch["bid"],
         "ask_size": ch["ask_size"].astype(np.int64),
