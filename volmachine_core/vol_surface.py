@@ -30,12 +30,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 import numpy as np
 import pandas as pd
 
 from volmachine_core.curves.svi import svi_total_variance
+from volmachine_core.forward_vol import ForwardVolStatus, forward_vol, forward_vol_from_w, forward_vol_with_status
 from volmachine_core.interp import pchip_slopes
 
 __all__ = [
@@ -63,99 +63,6 @@ ERR_WEIGHT = "weight must be in [0, 1], got {value!r}"
 ERR_COLUMNS = "frame is missing columns {missing}"
 ERR_N_K = "n_k must be an integer >= 2, got {value!r}"
 ERR_Z_MAX = "z_max must be finite and > 0, got {value!r}"
-
-
-class ForwardVolStatus(IntEnum):
-    """Per-element outcome of a forward-vol computation (stable integer values).
-
-    Attributes
-    ----------
-    OK : 0
-        Forward variance ``(w2 - w1)/(t2 - t1) >= 0``; the forward vol is its square root.
-    NEGATIVE_FORWARD_VARIANCE : 1
-        ``w2 < w1``: calendar arbitrage between the tenors, forward vol NaN.
-    BAD_TENORS : 2
-        ``t2 <= t1`` or ``t1 < 0``.
-    INVALID_INPUT : 3
-        A non-finite input or a negative vol.
-    """
-
-    OK = 0
-    NEGATIVE_FORWARD_VARIANCE = 1
-    BAD_TENORS = 2
-    INVALID_INPUT = 3
-
-
-def forward_vol_with_status(s1, t1, s2, t2) -> tuple[np.ndarray, np.ndarray]:
-    """Forward vol between two tenors, with a status code per element (no warnings raised).
-
-    Parameters
-    ----------
-    s1, s2 : array_like
-        Implied vols (decimal per sqrt(year), ``>= 0``) to ``t1`` and ``t2``.
-    t1, t2 : array_like
-        Tenors in ACT/365 years, ``0 <= t1 < t2``.
-
-    Returns
-    -------
-    vol : ndarray
-        ``sqrt((s2^2 t2 - s1^2 t1) / (t2 - t1))``, decimal per sqrt(year); NaN unless status is OK.
-    status : ndarray of int8
-        :class:`ForwardVolStatus` values.
-
-    Notes
-    -----
-    DESIGN.md (bucketed vega): total variance is additive in time, so the variance between ``t1`` and
-    ``t2`` is ``w2 - w1`` with ``w = s^2 t``.
-    """
-    s1, t1, s2, t2 = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (s1, t1, s2, t2)))
-    w1, w2 = s1 * s1 * t1, s2 * s2 * t2
-    return _forward_vol_from_w(w1, t1, w2, t2, bad=(s1 < 0.0) | (s2 < 0.0))
-
-
-def _forward_vol_from_w(w1, t1, w2, t2, bad=None) -> tuple[np.ndarray, np.ndarray]:
-    w1, t1, w2, t2 = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (w1, t1, w2, t2)))
-    invalid = ~(np.isfinite(w1) & np.isfinite(w2) & np.isfinite(t1) & np.isfinite(t2))
-    if bad is not None:
-        invalid |= bad
-    tenors = ~invalid & ((t2 <= t1) | (t1 < 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fv = (w2 - w1) / (t2 - t1)
-    negative = ~invalid & ~tenors & (fv < 0.0)
-    status = np.select(
-        [invalid, tenors, negative],
-        [ForwardVolStatus.INVALID_INPUT, ForwardVolStatus.BAD_TENORS, ForwardVolStatus.NEGATIVE_FORWARD_VARIANCE],
-        ForwardVolStatus.OK,
-    ).astype(np.int8)
-    ok = status == ForwardVolStatus.OK
-    vol = np.where(ok, np.sqrt(np.where(ok, fv, 0.0)), np.nan)
-    return vol, status
-
-
-def forward_vol(s1, t1, s2, t2):
-    """Forward (implied) vol between tenors ``t1 < t2``, vectorised.
-
-    Parameters
-    ----------
-    s1, s2 : array_like
-        Implied vols (decimal per sqrt(year)) to ``t1`` and ``t2``.
-    t1, t2 : array_like
-        Tenors in ACT/365 years.
-
-    Returns
-    -------
-    ndarray or float
-        ``sigma(t1, t2) = sqrt((s2^2 t2 - s1^2 t1) / (t2 - t1))``; NaN (silently) where the forward
-        variance is negative (calendar arbitrage), ``t2 <= t1`` or an input is invalid. Use
-        :func:`forward_vol_with_status` for the reason.
-
-    Examples
-    --------
-    >>> round(float(forward_vol(0.20, 0.25, 0.22, 0.50)), 4)  # sqrt((0.0242 - 0.0100) / 0.25)
-    0.2383
-    """
-    vol, _ = forward_vol_with_status(s1, t1, s2, t2)
-    return vol[()] if vol.ndim == 0 else vol
 
 
 def _readonly(a, dtype=float) -> np.ndarray:
@@ -556,7 +463,7 @@ class VolSurface:
         """
         w1 = self.total_variance(k, t1)
         w2 = self.total_variance(k, t2)
-        vol, _ = _forward_vol_from_w(w1, t1, w2, t2)
+        vol, _ = forward_vol_from_w(w1, t1, w2, t2)
         return vol
 
     def is_calendar_free(self, k=None, tol: float = 1e-12) -> bool:
