@@ -116,16 +116,16 @@ def run_eod_parallel(instance, dates: list[str], underlyings: list[str], workers
             fut.result()          # re-raises a worker's SystemExit with its message
 
 
-def run_wing(instance, dates: list[str]) -> None:
-    """One single-run backfill of the wing job (features, model, theos) over ``dates``, all underlyings."""
+def run_daily(instance, dates: list[str]) -> None:
+    """One single-run backfill of the daily job (wing model and theos, signals) over ``dates``, all underlyings."""
     from volmachine_pipeline.definitions import defs
 
     tags = {"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]}
-    res = defs.resolve_job_def("wing_job").execute_in_process(instance=instance, tags=tags, raise_on_error=False,
+    res = defs.resolve_job_def("daily_job").execute_in_process(instance=instance, tags=tags, raise_on_error=False,
                                                                run_config=QUIET_RUN)
     if not res.success:
         failures = [e.message for e in res.all_events if e.is_failure]
-        raise SystemExit("volmachine: wing run failed: " + "; ".join(failures)[:2000])
+        raise SystemExit("volmachine: daily run failed: " + "; ".join(failures)[:2000])
 
 
 def cmd_demo(args) -> int:
@@ -149,11 +149,11 @@ def cmd_demo(args) -> int:
         print(f"  history backfill, market data and surfaces ({min(args.workers, len(unds))} parallel runs): "
               f"{time.time() - t0:.1f} s", flush=True)
         tw = time.time()
-        run_wing(instance, dates[:-1])
-        print(f"  history backfill, wing model and theos (one run): {time.time() - tw:.1f} s", flush=True)
+        run_daily(instance, dates[:-1])
+        print(f"  history backfill, wing model, theos and signals (one run): {time.time() - tw:.1f} s", flush=True)
     t1 = time.time()
     run_eod(instance, dates[-1:], unds)
-    run_wing(instance, dates[-1:])
+    run_daily(instance, dates[-1:])
     print(f"  latest day {dates[-1]}: {time.time() - t1:.1f} s", flush=True)
     wh = Warehouse(volmachine_home())
     views = wh.refresh_catalog()

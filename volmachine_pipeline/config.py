@@ -81,6 +81,41 @@ class Models(_Strict):
         return self
 
 
+class Signals(_Strict):
+    """Realised vol, regime rules (see volmachine_core.signals.regime) and edge thresholds."""
+
+    rv_window: int = Field(20, ge=2, le=252)            # sessions per realised-vol estimate
+    market_reference: str = "auto"                     # auto (the universe's index) | own | a symbol
+    regime_panic_term: float = 0.11                    # ln(iv30/iv180) at or above: HIGH_VOL_PANIC
+    regime_down_term: float = 0.06                     # at or above: TREND_DOWN
+    regime_calm_term: float = -0.05                    # above: CHOP; at or below: LOW_VOL_GRIND / TREND_UP
+    regime_up_trend_t: float = 2.0                     # 20-session return t-stat for TREND_UP
+    regime_confirm_days: int = Field(3, ge=1)          # consecutive sessions before the regime changes
+    regime_panic_confirm_days: int = Field(1, ge=1)
+    history_window: int = Field(120, ge=10)            # sessions of history for z-scores
+    percentile_window: int = Field(252, ge=10)         # sessions of history for percentiles
+    min_history: int = Field(20, ge=2)                 # fewest earlier sessions before a detector may fire
+    vrp_min_ratio: float = Field(1.3, gt=1)            # iv30 / rv20 above this ...
+    vrp_min_pct: float = Field(0.6, ge=0, le=1)        # ... and at least this percentile of its history
+    term_z: float = Field(2.0, gt=0)                   # |z| of ln(iv90/iv30) for an extreme term structure
+    skew_z: float = Field(2.0, gt=0)                   # |z| of the 30-day 25-delta skew over ATM
+    wing_min_beyond_spread: float = Field(0.005, ge=0)  # vol beyond the half spread for the wing edge
+    event_min_premium: float = Field(0.20, ge=0)       # implied over realised event move, minus 1
+    event_lookahead_days: int = Field(14, ge=1)        # calendar days ahead an event is looked at
+    event_min_history: int = Field(2, ge=1)            # past realised moves needed
+    gamma_pin_max_dte: int = Field(3, ge=0)            # sessions to expiry for a pin
+    gamma_pin_min_share: float = Field(0.10, gt=0, le=1)  # share of the expiry's open interest at the pin
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Signals:
+        if not self.regime_calm_term < self.regime_down_term < self.regime_panic_term:
+            raise ValueError("regime thresholds must satisfy regime_calm_term < regime_down_term < "
+                             "regime_panic_term")
+        if self.min_history > self.history_window:
+            raise ValueError(f"min_history ({self.min_history}) exceeds history_window ({self.history_window})")
+        return self
+
+
 class Sim(_Strict):
     seed: int = 7
     origin: date = date(2024, 1, 2)
@@ -96,6 +131,7 @@ class Settings(_Strict):
     data: Data = Data()
     curves: Curves = Curves()
     models: Models = Models()
+    signals: Signals = Signals()
     sim: Sim = Sim()
 
 

@@ -8,11 +8,15 @@ from volmachine_pipeline.market_data import eod, intraday
 from volmachine_pipeline.market_data.freshness import option_quotes_freshness
 from volmachine_pipeline.market_data.sensors import make_landing_sensor
 from volmachine_pipeline.resources import MarketResource, WarehouseResource
+from volmachine_pipeline.signals.assets import realized_vol, regime, vol_signals
 from volmachine_pipeline.surfaces.assets import intraday_vol_surface, vol_surface
 from volmachine_pipeline.wing.assets import intraday_wing_theos, wing_features, wing_model, wing_theos
 
 EOD_ASSETS = [eod.raw_option_quotes, eod.clean_option_quotes, eod.underlying_bars, eod.sim_truth, vol_surface]
 WING_ASSETS = [wing_features, wing_model, wing_theos]
+SIGNAL_ASSETS = [realized_vol, vol_signals, regime]
+#: Date-partitioned analytics over all underlyings, run after eod_job for the same dates.
+DAILY_ASSETS = [*WING_ASSETS, *SIGNAL_ASSETS]
 INTRADAY_ASSETS = [intraday.intraday_raw_option_quotes, intraday.intraday_clean_option_quotes, intraday_vol_surface,
                    intraday_wing_theos]
 
@@ -22,14 +26,18 @@ eod_job = dg.define_asset_job(
 wing_job = dg.define_asset_job(
     "wing_job", selection=dg.AssetSelection.assets(*WING_ASSETS),
     description="Wing features, point-in-time model and theos for a date range, all underlyings (runs after eod_job).")
+daily_job = dg.define_asset_job(
+    "daily_job", selection=dg.AssetSelection.assets(*DAILY_ASSETS),
+    description="Wing model and theos, realised vol, curve signals, regime and edges for a date range, all "
+                "underlyings (one run per range; runs after eod_job).")
 intraday_job = dg.define_asset_job(
     "intraday_job", selection=dg.AssetSelection.assets(*INTRADAY_ASSETS),
     description="Intraday chain for one landed snapshot file.")
 
 defs = dg.Definitions(
-    assets=[*EOD_ASSETS, *WING_ASSETS, *INTRADAY_ASSETS],
+    assets=[*EOD_ASSETS, *DAILY_ASSETS, *INTRADAY_ASSETS],
     asset_checks=[option_quotes_freshness],
-    jobs=[eod_job, wing_job, intraday_job],
+    jobs=[eod_job, wing_job, daily_job, intraday_job],
     sensors=[make_landing_sensor(intraday_job)],
     resources={"warehouse": WarehouseResource(), "market": MarketResource()},
 )

@@ -130,5 +130,5 @@ def test_definitions_load_with_the_documented_asset_keys():
             "intraday/raw_option_quotes", "intraday/option_quotes", "intraday/quote_quarantine",
             "wing_features", "wing_model", "wing_theos", "theo_curves", "intraday/wing_theos",
             "intraday/theo_curves"} <= keys
-    assert {j.name for j in defs.resolve_all_job_defs()} >= {"eod_job", "wing_job", "intraday_job"}
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"eod_job", "wing_job", "daily_job", "intraday_job"}
     assert defs.resolve_sensor_def("landing_sensor").default_status == dg.DefaultSensorStatus.RUNNING

@@ -76,3 +76,50 @@ def term_structure(curve_params: pd.DataFrame, title: str) -> bytes:
     ax.set_title(title, fontsize=10)
     fig.legend(loc="upper right", fontsize=7)
     return _png(fig)
+
+
+def iv_rv_history(history: pd.DataFrame, title: str) -> bytes:
+    """30-day ATM implied vol against 20-session realised vol over time for one underlying.
+
+    ``history`` has trade_date, iv_30d and rv (decimals); the shaded band is the vol risk premium.
+    """
+    h = history.sort_values("trade_date")
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    d, iv, rv = pd.to_datetime(h["trade_date"]), 100 * h["iv_30d"], 100 * h["rv"]
+    ax.plot(d, iv, label="implied 30d ATM")
+    ax.plot(d, rv, label="realised 20d (Yang-Zhang)")
+    ax.fill_between(d, rv, iv, where=iv >= rv, alpha=0.15, color="C0", interpolate=True)
+    ax.set_ylabel("vol (vol points)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.autofmt_xdate()
+    return _png(fig)
+
+
+def gex_by_strike(gex: pd.DataFrame, spot: float, title: str, flip_band: tuple[float, float] | None = None,
+                  flip: float | None = None, max_sd_range: float | None = None) -> bytes:
+    """Dealer gamma exposure by strike (bars, dollars per 1% move) with spot, the headline flip and the band.
+
+    ``gex`` has strike and net_gex (and optionally call_gex, put_gex, stacked when present).
+    ``max_sd_range`` trims strikes to ``spot * (1 +- max_sd_range)`` for readability.
+    """
+    g = gex.sort_values("strike")
+    if max_sd_range is not None:
+        g = g[(g["strike"] >= spot * (1 - max_sd_range)) & (g["strike"] <= spot * (1 + max_sd_range))]
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    width = float(np.median(np.diff(g["strike"].to_numpy()))) * 0.8 if len(g) > 1 else 1.0
+    if {"call_gex", "put_gex"} <= set(g.columns):
+        ax.bar(g["strike"], g["call_gex"] / 1e6, width=width, color="C2", alpha=0.7, label="calls")
+        ax.bar(g["strike"], g["put_gex"] / 1e6, width=width, color="C3", alpha=0.7, label="puts")
+    ax.plot(g["strike"], g["net_gex"] / 1e6, color="k", lw=1, label="net")
+    ax.axvline(spot, color="C0", ls="--", lw=1, label=f"spot {spot:,.2f}")
+    if flip_band is not None and all(np.isfinite(flip_band)):
+        ax.axvspan(flip_band[0], flip_band[1], color="C1", alpha=0.15, label="flip band")
+    if flip is not None and np.isfinite(flip):
+        ax.axvline(flip, color="C1", lw=1.2, label=f"flip {flip:,.2f}")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set_xlabel("strike")
+    ax.set_ylabel("dealer GEX ($m per 1% move)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=6, ncol=2)
+    return _png(fig)

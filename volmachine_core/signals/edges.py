@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["EDGES", "EDGE_COLUMNS", "EDGE_STRUCTURES", "edge_frame", "metrics_json", "strength_from"]
+__all__ = ["EDGES", "EDGE_COLUMNS", "EDGE_STRUCTURES", "assemble_edges", "edge_frame", "metrics_json", "strength_from"]
 
 EDGES = ("wing", "vrp", "term_structure", "skew", "event_vol", "gamma")
 EDGE_COLUMNS = ("trade_date", "underlying", "edge", "fired", "strength", "direction", "rationale", "structure",
@@ -95,3 +95,36 @@ def edge_frame(rows: pd.DataFrame | list[dict]) -> pd.DataFrame:
     for c in ("underlying", "edge", "direction", "rationale", "structure"):
         df[c] = df[c].astype(str)
     return df[list(EDGE_COLUMNS)].reset_index(drop=True)
+
+
+def assemble_edges(parts: list[pd.DataFrame], regimes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One edge table from the detectors' rows, each row told the day's regime and what it favours.
+
+    Parameters
+    ----------
+    parts : list of DataFrame
+        Detector outputs with ``EDGE_COLUMNS`` (metrics as dicts or JSON); empty frames are skipped.
+    regimes : DataFrame, optional
+        trade_date, underlying, regime, confidence. When given, each row gains ``regime`` and
+        ``regime_confidence`` columns and its rationale ends with the regime's favoured structures
+        ("regime LOW_VOL_GRIND (0.88) favours iron condors and butterflies").
+
+    Returns
+    -------
+    DataFrame sorted by trade_date, underlying, edge (``edge_frame`` checked).
+    """
+    from volmachine_core.signals.regime import REGIME_STRUCTURES
+
+    parts = [p for p in parts if p is not None and len(p)]
+    table = edge_frame(pd.concat(parts, ignore_index=True) if parts else [])
+    if regimes is not None and len(table):
+        r = regimes[["trade_date", "underlying", "regime", "confidence"]].assign(
+            trade_date=lambda d: pd.to_datetime(d["trade_date"]).astype("datetime64[us]"))
+        table = table.merge(r.rename(columns={"confidence": "regime_confidence"}), on=["trade_date", "underlying"],
+                            how="left")
+        known = table["regime"].notna().to_numpy()
+        suffix = np.array([f"; regime {g} ({c:.2f}) favours {REGIME_STRUCTURES.get(g, '?')}" if k else ""
+                           for g, c, k in zip(table["regime"], table["regime_confidence"].fillna(0.0), known,
+                                              strict=True)], dtype=object)
+        table["rationale"] = table["rationale"].to_numpy(dtype=object) + suffix
+    return table.sort_values(["trade_date", "underlying", "edge"], kind="stable").reset_index(drop=True)

@@ -22,7 +22,7 @@ ANNUALISATION = 252.0
 REALIZED_VOL_COLUMNS = ("trade_date", "underlying", "close", "ret", "rv_cc", "rv_parkinson", "rv_yz", "n_obs")
 
 
-def realized_vol(bars: pd.DataFrame, window: int = 20) -> pd.DataFrame:
+def realized_vol(bars: pd.DataFrame, window: int = 20, min_obs: int | None = None) -> pd.DataFrame:
     """Trailing realised vols per (trade_date, underlying).
 
     Parameters
@@ -30,7 +30,10 @@ def realized_vol(bars: pd.DataFrame, window: int = 20) -> pd.DataFrame:
     bars : DataFrame
         trade_date, underlying, open, high, low, close (positive prices), one row per session.
     window : int
-        Sessions per estimate (>= 2). Rows with fewer sessions of history get NaN.
+        Sessions per estimate (>= 2).
+    min_obs : int, optional
+        Fewest returns an estimate needs (2 to ``window``; default ``window``): at the start of a history
+        the estimate uses the returns there are (``n_obs`` says how many); rows with fewer get NaN.
 
     Returns
     -------
@@ -49,6 +52,9 @@ def realized_vol(bars: pd.DataFrame, window: int = 20) -> pd.DataFrame:
         raise ValueError(f"bars lacks column(s) {missing}")
     if window < 2:
         raise ValueError(f"window must be >= 2, got {window}")
+    min_obs = window if min_obs is None else int(min_obs)
+    if not 2 <= min_obs <= window:
+        raise ValueError(f"min_obs must be within [2, window={window}], got {min_obs}")
     b = bars[need].copy()
     b["trade_date"] = pd.to_datetime(b["trade_date"])
     if b.duplicated(["trade_date", "underlying"]).any():
@@ -67,14 +73,16 @@ def realized_vol(bars: pd.DataFrame, window: int = 20) -> pd.DataFrame:
     rs = (np.log(b["high"] / b["close"]) * np.log(b["high"] / b["open"])
           + np.log(b["low"] / b["close"]) * np.log(b["low"] / b["open"]))
     frame = pd.DataFrame({"u": b["underlying"], "ret": ret, "on": overnight, "oc": intraday, "hl2": hl2, "rs": rs})
-    roll = frame.groupby("u", sort=False).rolling(window, min_periods=window)
+    roll = frame.groupby("u", sort=False).rolling(window, min_periods=min_obs)
     var_cc = roll["ret"].var().to_numpy()
     var_o, var_c = roll["on"].var().to_numpy(), roll["oc"].var().to_numpy()
     mean_hl2, mean_rs = roll["hl2"].mean().to_numpy(), roll["rs"].mean().to_numpy()
-    k = 0.34 / (1.34 + (window + 1) / (window - 1))
+    n = np.nan_to_num(roll["ret"].count().to_numpy(), nan=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = 0.34 / (1.34 + (n + 1) / (n - 1))
     out = b[["trade_date", "underlying", "close"]].assign(ret=ret)
     out["rv_cc"] = np.sqrt(var_cc * ANNUALISATION)
     out["rv_parkinson"] = np.sqrt(mean_hl2 / (4.0 * np.log(2.0)) * ANNUALISATION)
     out["rv_yz"] = np.sqrt(np.maximum(var_o + k * var_c + (1 - k) * mean_rs, 0.0) * ANNUALISATION)
-    out["n_obs"] = np.nan_to_num(roll["ret"].count().to_numpy(), nan=0.0).astype(int)
+    out["n_obs"] = n.astype(int)
     return out[list(REALIZED_VOL_COLUMNS)]
