@@ -30,6 +30,8 @@ WAREHOUSE_CONTRACT: dict[str, list[str]] = {
                    "r2", "n_obs", "window_start", "window_end"],
     "wing_theos": ["snapshot_id", "underlying", "expiry", "strike", "right", "market_vol", "model_vol", "residual",
                    "vega", "pnl_theo", "atm_hedge_ratio", "slega"],
+    "regime": ["trade_date", "underlying", "regime", "confidence", "features"],
+    "edge_signals": ["trade_date", "underlying", "edge", "strength", "direction", "rationale", "metrics"],
     "sim_truth_forwards": ["snapshot_id", "underlying", "expiry", "forward", "discount_factor"],
     "sim_truth_surface": ["snapshot_id", "underlying", "expiry"],
     "sim_truth_mispricings": ["trade_date", "underlying", "expiry", "target_sd", "vol_shift"],

@@ -99,11 +99,14 @@ class Signals(_Strict):
     vrp_min_pct: float = Field(0.6, ge=0, le=1)        # ... and at least this percentile of its history
     term_z: float = Field(2.0, gt=0)                   # |z| of ln(iv90/iv30) for an extreme term structure
     skew_z: float = Field(2.0, gt=0)                   # |z| of the 30-day 25-delta skew over ATM
-    wing_min_beyond_spread: float = Field(0.005, ge=0)  # vol beyond the half spread for the wing edge
+    wing_min_beyond_spread: float = Field(0.01, ge=0)  # vol beyond the half spread for the wing edge
     event_min_premium: float = Field(0.20, ge=0)       # implied over realised event move, minus 1
-    event_lookahead_days: int = Field(14, ge=1)        # calendar days ahead an event is looked at
-    event_min_history: int = Field(2, ge=1)            # past realised moves needed
-    gamma_pin_max_dte: int = Field(3, ge=0)            # sessions to expiry for a pin
+    event_lookahead_sessions: int = Field(10, ge=1)    # sessions ahead an event is looked at
+    event_min_history: int = Field(4, ge=1)            # past realised moves needed
+    event_max_history: int = Field(12, ge=1)           # most recent past moves used
+    gamma_headline: Literal["calls_long_puts_short", "short_all", "short_puts_only", "otm_split"] = \
+        "calls_long_puts_short"                        # dealer-positioning assumption of the headline
+    gamma_pin_max_sessions: int = Field(2, ge=0)       # sessions to expiry for a pin
     gamma_pin_min_share: float = Field(0.10, gt=0, le=1)  # share of the expiry's open interest at the pin
 
     @model_validator(mode="after")
@@ -111,6 +114,9 @@ class Signals(_Strict):
         if not self.regime_calm_term < self.regime_down_term < self.regime_panic_term:
             raise ValueError("regime thresholds must satisfy regime_calm_term < regime_down_term < "
                              "regime_panic_term")
+        if self.event_min_history > self.event_max_history:
+            raise ValueError(f"event_min_history ({self.event_min_history}) exceeds event_max_history "
+                             f"({self.event_max_history})")
         if self.min_history > self.history_window:
             raise ValueError(f"min_history ({self.min_history}) exceeds history_window ({self.history_window})")
         return self
@@ -207,6 +213,29 @@ def load_settings(path: Path | None = None) -> Settings:
 
 def load_universe(path: Path | None = None) -> Universe:
     return _load(path or config_dir() / "universe.yaml", Universe)  # type: ignore[return-value]
+
+
+def load_events(path: Path | None = None):
+    """Known events from ``events.yaml`` (``events:`` list; a missing file is no events) as a frame.
+
+    Entries are checked by ``volmachine_core.signals.event_vol.events_from_config``; an error names the
+    file and the entry.
+    """
+    from volmachine_core.signals import events_from_config
+
+    path = path or config_dir() / "events.yaml"
+    if not path.exists():
+        return events_from_config([])
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("events", []), list):
+        raise ConfigError(f"{path}: expected a mapping with an 'events' list")
+    try:
+        return events_from_config(data.get("events") or [])
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 @lru_cache(maxsize=4)

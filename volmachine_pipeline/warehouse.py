@@ -240,12 +240,16 @@ class Warehouse:
         needs = m.group(1).split() if m else [name]
         return all((self.root / t / "_schema.parquet").exists() for t in needs)
 
-    def refresh_catalog(self, attempts: int = 40, wait_s: float = 0.25, strict: bool = True) -> list[str]:
+    def refresh_catalog(self, attempts: int = 40, wait_s: float = 0.25, strict: bool = True,
+                        only_missing: bool = False) -> list[str]:
         """(Re)create the catalog's views whose tables exist; retried briefly on a lock conflict.
 
-        Returns the names of the views now defined. Views read Parquet globs, so once a view
-        exists new partitions show without a refresh; with ``strict=False`` a catalog that stays
-        locked (a user's read-write duckdb session) is reported by returning ``[]`` instead of raising.
+        Returns the names of the views now defined. Views read Parquet globs (bound again at each query,
+        ``union_by_name``), so once a view exists new partitions and new columns show without a refresh;
+        ``only_missing`` creates just the views not in the catalog yet (what an asset needs after a write:
+        recreating every view costs seconds, DuckDB reads each file's footer). With ``strict=False`` a
+        catalog that stays locked (a user's read-write duckdb session) is reported by returning ``[]``
+        instead of raising.
         """
         self.home.mkdir(parents=True, exist_ok=True)
         # base views (reading their own table) before derived ones that query other views
@@ -254,8 +258,13 @@ class Warehouse:
         for i in range(attempts):
             try:
                 with duckdb.connect(str(self.catalog_path)) as con:
+                    todo = ready
+                    if only_missing:
+                        have = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() "
+                                                          "WHERE NOT internal").fetchall()}
+                        todo = [(n, b) for n, b in ready if n not in have]
                     con.execute("BEGIN TRANSACTION")
-                    for _, body in ready:
+                    for _, body in todo:
                         con.execute(body)
                     con.execute("COMMIT")
                 return [n for n, _ in ready]
@@ -265,6 +274,11 @@ class Warehouse:
         if not strict:
             return []
         raise WarehouseError(f"catalog {self.catalog_path} stayed locked: {last}")
+
+
+    def ensure_views(self, attempts: int = 20) -> list[str]:
+        """After a write: create the catalog views that do not exist yet (never raises on a held lock)."""
+        return self.refresh_catalog(attempts=attempts, strict=False, only_missing=True)
 
 
 def _read_files(files: list[Path], columns: list[str] | None) -> pd.DataFrame:

@@ -78,7 +78,7 @@ def _history(n=60, iv30=0.2, iv90=0.21, rv=0.17, skew=0.25, last=None):
                        "skew": skew * (1 + 0.03 * rng.normal(size=n)), "skew_pts": 0.05})
     for frame, col, value in (last or []):
         {"cm": cm, "rv": rvf, "skew": sk}[frame].loc[n - 1, col] = value
-    return vol_signal_history(rvf, cm, sk)
+    return vol_signal_history(rvf, cm.merge(sk, on=["trade_date", "underlying"]))
 
 
 def test_neutral_history_fires_nothing():
@@ -139,7 +139,7 @@ def test_wing_fires_on_a_residual_beyond_spread_and_not_inside_it():
     assert rich.fired and rich.direction == "sell_vol" and rich.edge == "wing"
     assert "-2.0 SD P" in rich.rationale and "1.6 beyond half-spread" in rich.rationale
     assert rich.metrics["top"][0]["residual"] == pytest.approx(0.02)
-    quiet = wing_edges(_theos(residual=0.006)).iloc[0]
+    quiet = wing_edges(_theos(residual=0.012)).iloc[0]
     assert not quiet.fired and quiet.strength == 0
     cheap = wing_edges(_theos(residual=-0.02)).iloc[0]
     assert cheap.direction == "buy_vol"
@@ -178,3 +178,17 @@ def test_assemble_edges_adds_the_regime_and_its_structures():
     assert last["rationale"].endswith("regime LOW_VOL_GRIND (0.80) favours iron condors and butterflies")
     assert isinstance(last["metrics"], str) and json.loads(last["metrics"])["ratio"] > 1.3
     assert assemble_edges([]).empty
+
+
+def test_wing_residual_shared_by_every_expiry_is_the_model_not_a_mispricing():
+    """Four expiries rich by 2.5 vol points at -2 SD: the day's level, no edge. One of them rich by 5: it fires
+    on the excess over the level (2.5 points), for that expiry."""
+    expiries = pd.to_datetime(["2025-02-21", "2025-03-21", "2025-04-17", "2025-05-16"])
+    frames = [_theos(residual=0.025).assign(expiry=e) for e in expiries]
+    assert not wing_edges(pd.concat(frames, ignore_index=True))["fired"].iloc[0]
+    frames[2] = _theos(residual=0.05).assign(expiry=expiries[2])
+    row = wing_edges(pd.concat(frames, ignore_index=True)).iloc[0]
+    assert row.fired and row.direction == "sell_vol"
+    top = row.metrics["top"][0]
+    assert top["expiry"] == expiries[2] and top["excess"] == pytest.approx(0.025)
+    assert top["residual_level"] == pytest.approx(0.025)

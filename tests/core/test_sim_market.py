@@ -227,3 +227,15 @@ def test_config_validation():
         SimMarket(SimConfig(), end="2024-01-10").eod_chain("2024-01-05", "AAPL")
     with pytest.raises(ValueError, match="not a simulated session"):
         SimMarket(SimConfig(), end="2024-01-10").eod_chain("2024-01-06", "SPX")
+
+
+def test_scheduled_events_cover_realised_earnings_and_run_past_the_end(market):
+    sched = market.scheduled_events()
+    assert list(sched.columns) == ["underlying", "event_date", "kind"] and (sched["kind"] == "earnings").all()
+    earn = market.truth_events().query("kind == 'earnings'")
+    realised = set(zip(earn["underlying"], earn["event_date"], strict=True))
+    assert realised and realised <= set(zip(sched["underlying"], sched["event_date"], strict=True))
+    after = sched[sched["event_date"] > market.sessions[-1]]
+    assert set(after["underlying"]) == {"MSFT", "NVDA"} and after["event_date"].max() > pd.Timestamp("2026-01-01")
+    nvda = market.scheduled_events("NVDA", start="2024-05-01", end="2024-12-31")
+    assert list(nvda["event_date"].dt.strftime("%Y-%m-%d")) == ["2024-05-22", "2024-08-22", "2024-11-22"]

@@ -17,30 +17,12 @@ from __future__ import annotations
 
 import pytest
 
-from volmachine_core.market.sim import SimConfig, SimMarket
-from volmachine_core.wing import WingModelSpec, fit_wing_models, wing_features, wing_theos
 from volmachine_core.wing.diagnostics import detection_cells, detection_scores, oos_summary, out_of_sample
 from volmachine_core.wing.oracle import truth_vols
 
 pytestmark = pytest.mark.slow
 
-END, N_DAYS = "2024-05-31", 40
 SDS = [s / 2 for s in range(-6, 7)]
-
-
-@pytest.fixture(scope="module")
-def history(surface_chain):
-    sim_quotes, build_surfaces = surface_chain
-    market = SimMarket(SimConfig(seed=7), end=END)
-    days = market.sessions[-N_DAYS:]
-    cp, pt, sv = build_surfaces(sim_quotes(market, days, market.underlyings))
-    feats = wing_features(cp, pt, dte_min=7, dte_max=180, target_sds=SDS)
-    models = fit_wing_models(feats, days, WingModelSpec(window_days=60, min_obs=30, min_days=10))
-    theos = wing_theos(sv, cp, models, target_sds=SDS, dte_range=(7, 180))
-    theos = theos[theos["status"] == "ok"]
-    planted = market.truth_mispricings(list(days))
-    truth = market.truth_surface(list(days))
-    return {"feats": feats, "models": models, "theos": theos, "planted": planted, "truth": truth}
 
 
 @pytest.fixture(scope="module")

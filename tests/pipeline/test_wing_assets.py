@@ -3,40 +3,25 @@ theo curves; the model of a date ignores later features; intraday snapshots get 
 
 from __future__ import annotations
 
-import shutil
 import warnings
 
 import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from volmachine_pipeline.cli import main
-from volmachine_pipeline.config import REPO_ROOT
 from volmachine_pipeline.warehouse import Warehouse
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 pytestmark = pytest.mark.slow
 
-END, DAYS = "2025-03-14", 14
+END, DAYS = "2025-03-14", 14  # the analytics_home demo (tests/pipeline/conftest.py)
 
 
 @pytest.fixture(scope="module")
-def wing_home(tmp_path_factory):
-    """A demo of 14 sessions x SPX with a short warm-up (models from the 6th session on)."""
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("wing") / "vmhome"
-    cfg = home.parent / "config"
-    shutil.copytree(REPO_ROOT / "config", cfg)
-    settings = yaml.safe_load((cfg / "settings.yaml").read_text())
-    settings["models"].update(wing_min_days=5, wing_min_obs=30, wing_oos_days=5)
-    (cfg / "settings.yaml").write_text(yaml.safe_dump(settings))
-    mp.setenv("VOLMACHINE_HOME", str(home))
-    mp.setenv("VOLMACHINE_CONFIG", str(cfg))
-    assert main(["demo", "--days", str(DAYS), "--end", END, "--underlyings", "SPX"]) == 0
-    yield home
-    mp.undo()
+def wing_home(analytics_home):
+    return analytics_home
 
 
 def test_demo_materialises_features_model_theos_and_theo_curves(wing_home):

@@ -5,7 +5,23 @@ their history), ``event_vol`` (implied event moves) and ``gamma`` (dealer gamma 
 tidy table (``signals.edges``).
 """
 
-from volmachine_core.signals.edges import EDGE_COLUMNS, EDGE_STRUCTURES, EDGES, edge_frame, metrics_json
+from volmachine_core.signals.edges import EDGE_COLUMNS, EDGE_STRUCTURES, EDGES, assemble_edges, edge_frame, metrics_json
+from volmachine_core.signals.event_vol import (
+    event_vol_edges,
+    events_from_config,
+    implied_event_variance,
+    realised_event_moves,
+)
+from volmachine_core.signals.gamma import (
+    ASSUMPTIONS,
+    GammaSpec,
+    gamma_chain,
+    gamma_edges,
+    gamma_flip,
+    gamma_profile,
+    gex_by_strike,
+    pin_strikes,
+)
 from volmachine_core.signals.history import trailing_percentile, trailing_zscore
 from volmachine_core.signals.realized import ANNUALISATION, REALIZED_VOL_COLUMNS, realized_vol
 from volmachine_core.signals.regime import (
@@ -31,7 +47,10 @@ from volmachine_core.signals.vol_edges import (
 from volmachine_core.signals.wing_edge import wing_candidates, wing_edges
 
 __all__ = [
+    "ASSUMPTIONS", "GammaSpec", "event_vol_edges", "events_from_config", "gamma_chain", "gamma_edges", "gamma_flip",
+    "gamma_profile", "gex_by_strike", "implied_event_variance", "pin_strikes", "realised_event_moves",
     "ANNUALISATION", "CURVE_SIGNAL_COLUMNS", "EDGES", "EDGE_COLUMNS", "EDGE_STRUCTURES", "REALIZED_VOL_COLUMNS",
+    "assemble_edges",
     "REGIMES", "REGIME_COLUMNS", "REGIME_STRUCTURES", "RegimeSpec", "VolEdgeSpec", "classify_regimes",
     "cm_atm_vols", "cm_skew", "confusion_matrix", "curve_signals", "delta_vols", "edge_frame", "metrics_json",
     "realized_vol", "regime_features", "skew_edges", "term_structure_edges", "trailing_percentile",

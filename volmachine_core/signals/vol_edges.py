@@ -66,18 +66,16 @@ class VolEdgeSpec:
             raise ValueError("term_z and skew_z must be > 0 and 2 <= min_history <= history_window")
 
 
-def vol_signal_history(rv: pd.DataFrame, cm: pd.DataFrame, skew: pd.DataFrame,
-                       spec: VolEdgeSpec = VolEdgeSpec()) -> pd.DataFrame:
+def vol_signal_history(rv: pd.DataFrame, curve: pd.DataFrame, spec: VolEdgeSpec = VolEdgeSpec()) -> pd.DataFrame:
     """The three signals per (trade_date, underlying) with their trailing percentile / z-score.
 
     Parameters
     ----------
     rv : DataFrame
         trade_date, underlying, rv_yz (annual decimal).
-    cm : DataFrame
-        trade_date, underlying, iv_30d, iv_90d.
-    skew : DataFrame
-        ``cm_skew`` output: trade_date, underlying, put_vol, call_vol, atm_vol, skew, skew_pts.
+    curve : DataFrame
+        :func:`curve_signals` output: trade_date, underlying, iv_30d, iv_90d, put_vol, call_vol, skew,
+        skew_pts.
 
     Returns
     -------
@@ -88,8 +86,8 @@ def vol_signal_history(rv: pd.DataFrame, cm: pd.DataFrame, skew: pd.DataFrame,
     def _dated(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
         return df[["trade_date", "underlying", *cols]].assign(trade_date=lambda d: pd.to_datetime(d["trade_date"]))
 
-    h = _dated(cm, ["iv_30d", "iv_90d"]).merge(_dated(rv, ["rv_yz"]), on=["trade_date", "underlying"], how="left")
-    h = h.merge(_dated(skew, ["put_vol", "call_vol", "skew", "skew_pts"]), on=["trade_date", "underlying"], how="left")
+    h = _dated(curve, ["iv_30d", "iv_90d", "put_vol", "call_vol", "skew", "skew_pts"]).merge(
+        _dated(rv, ["rv_yz"]), on=["trade_date", "underlying"], how="left")
     h = h.rename(columns={"rv_yz": "rv"}).sort_values(["underlying", "trade_date"]).reset_index(drop=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         h["vrp_ratio"] = h["iv_30d"] / h["rv"]

@@ -57,7 +57,7 @@ def raw_option_quotes(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     chains = chains[_in_keys(chains.rename(columns={"underlying_symbol": "underlying"}), "quote_date", keys)]
     raw = land_vendor_files(wh.home, chains, ["quote_date", "underlying_symbol"], EOD_BY, _sim_eod_path)
     wh.write_partitions("raw_option_quotes", raw, EOD_BY, keys, drop_by=True)
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     return dg.MaterializeResult(metadata={"dagster/row_count": len(raw), "partitions": len(keys),
                                           "files": raw["source_file"].nunique()})
 
@@ -88,7 +88,7 @@ def clean_option_quotes(context: dg.AssetExecutionContext, warehouse: WarehouseR
     clean = res.clean
     wh.write_partitions("option_quotes", clean, EOD_BY, keys)
     wh.write_partitions("quote_quarantine", quarantine, EOD_BY, keys)
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     key = dg.AssetKey("option_quotes")
     check_results = checks.evaluate(key, raw, clean, quarantine, settings.data.quarantine_warn_share)
     reasons = quarantine["reason"].value_counts().to_dict() if len(quarantine) else {}
@@ -109,7 +109,7 @@ def underlying_bars(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     bars = sim.bars(sorted({d for d, _ in keys}), sorted({u for _, u in keys}))
     bars = bars[_in_keys(bars, "trade_date", keys)]
     wh.write_partitions("underlying_bars", bars, EOD_BY, keys)
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     return dg.MaterializeResult(metadata={"dagster/row_count": len(bars)})
 
 
@@ -148,6 +148,6 @@ def sim_truth(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         df = df.assign(partition_date=pd.to_datetime(df[date_col]).dt.strftime("%Y-%m-%d"))
         wh.write_partitions(table, df, ["partition_date", "underlying"], keys)
         rows[table] = len(df)
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     return dg.MaterializeResult(metadata={"dagster/row_count": sum(rows.values()),
                                           "rows_by_table": dg.MetadataValue.json(rows)})

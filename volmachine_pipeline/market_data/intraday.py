@@ -41,7 +41,7 @@ def intraday_raw_option_quotes(context: dg.AssetExecutionContext, warehouse: War
     arch = archived(wh.home, context.partition_key)
     raw, rf = raw_rows(wh.home, arch.path)
     wh.write_partition("raw_option_quotes", {"snapshot_key": context.partition_key}, raw)
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     return dg.MaterializeResult(metadata={"dagster/row_count": len(raw), "file": str(arch.path),
                                           "sha256": rf.file_hash})
 
@@ -67,7 +67,7 @@ def intraday_clean_option_quotes(context: dg.AssetExecutionContext, warehouse: W
     clean, quarantine = res.clean, res.quarantine.assign(snapshot_key=key)
     wh.write_partition("option_quotes", {"snapshot_key": key}, clean)
     wh.write_partition("quote_quarantine", {"snapshot_key": key}, quarantine)
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     ck = dg.AssetKey([PREFIX, "option_quotes"])
     check_results = checks.evaluate(ck, raw, clean, quarantine, settings.data.quarantine_warn_share)
     reasons = quarantine["reason"].value_counts().to_dict() if len(quarantine) else {}

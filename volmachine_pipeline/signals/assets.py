@@ -9,9 +9,11 @@ import dagster as dg
 import pandas as pd
 
 from volmachine_core import signals as core
-from volmachine_pipeline.config import current_config
+from volmachine_core.report import gex_by_strike as gex_by_strike_plot
+from volmachine_core.report import iv_rv_history, png_markdown
+from volmachine_pipeline.config import current_config, load_events
 from volmachine_pipeline.partitions import trading_days
-from volmachine_pipeline.resources import WarehouseResource
+from volmachine_pipeline.resources import MarketResource, WarehouseResource
 from volmachine_pipeline.wing.assets import day_keys, sessions_before
 
 GROUP = "signals"
@@ -73,7 +75,7 @@ def realized_vol(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     rv = core.realized_vol(bars, window=window, min_obs=max(2, window // 2)) if len(bars) else bars
     rv = rv[pd.to_datetime(rv["trade_date"]).dt.strftime("%Y-%m-%d").isin(days)] if len(rv) else rv
     wh.write_partitions("realized_vol", rv, _BY_DATE, [(d,) for d in days])
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(rv), "window_sessions": window,
         "latest": _md(_latest(rv)[["underlying", "close", "rv_cc", "rv_parkinson", "rv_yz", "n_obs"]]
@@ -89,7 +91,7 @@ def vol_signals(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                                                             "status", "params"])
     vs = core.curve_signals(cp)
     wh.write_partitions("vol_signals", vs, _BY_DATE, [(d,) for d in days])
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(vs),
         "latest": _md(_latest(vs)[["underlying", "iv_30d", "iv_90d", "iv_180d", "put_vol", "call_vol", "skew"]])})
@@ -134,9 +136,123 @@ def regime(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
                                 initial=_stored_state(wh, days[0]))
     reg = reg.assign(features=[core.metrics_json(f) for f in reg["features"]])
     wh.write_partitions("regime", reg, _BY_DATE, [(d,) for d in days])
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     latest = _latest(reg)[["underlying", "regime", "confidence", "raw_regime", "pending_regime", "term", "trend_t"]]
     counts = reg["regime"].value_counts().to_dict() if len(reg) else {}
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(reg), "market_reference": ref or "own", "latest": _md(latest),
         "days_by_regime": dg.MetadataValue.json(counts), **_regime_accuracy(wh, days, reg)})
+
+
+def vol_edge_spec() -> core.VolEdgeSpec:
+    s = current_config()[0].signals
+    return core.VolEdgeSpec(vrp_min_ratio=s.vrp_min_ratio, vrp_min_pct=s.vrp_min_pct, term_z=s.term_z,
+                            skew_z=s.skew_z, history_window=s.history_window, min_history=s.min_history)
+
+
+def gamma_spec() -> core.GammaSpec:
+    s = current_config()[0].signals
+    return core.GammaSpec(headline=s.gamma_headline, pin_max_sessions=s.gamma_pin_max_sessions,
+                     pin_min_share=s.gamma_pin_min_share)
+
+
+_OQ = ["snapshot_id", "trade_date", "underlying", "expiry", "strike", "right", "open_interest", "multiplier",
+       "underlying_price"]
+_CP = ["snapshot_id", "underlying", "expiry", "tau", "forward", "atm_vol", "status", "params"]
+_TH = ["snapshot_id", "trade_date", "underlying", "expiry", "strike", "right", "z", "market_vol", "model_vol",
+       "residual", "half_spread_vol", "residual_beyond_spread", "pnl_theo", "vega", "atm_hedge_ratio",
+       "in_dte_range", "status"]
+
+
+def _events(wh, market: MarketResource, days: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(schedule, past realised moves): ``config/events.yaml`` plus, on the simulated market, its schedule and
+    the moves of its events up to the last day (for a given day only earlier events are used). A configured
+    past event without a move gets it from the bars (the event session's return)."""
+    configured = load_events()
+    symbols = current_config()[1].symbols
+    configured = configured[configured["underlying"].isin(symbols)]
+    past = configured[configured["event_date"] <= pd.Timestamp(days[-1])]
+    if market.source() == "sim":
+        sim = market.sim(days[-1])
+        scheduled = sim.scheduled_events(symbols, days[0], pd.Timestamp(days[-1]) + pd.Timedelta(days=60))
+        realised = sim.truth_events(symbols, None, days[-1])
+        configured = pd.concat([configured, scheduled], ignore_index=True)
+        past = pd.concat([past, realised[realised["kind"] == "earnings"]], ignore_index=True)
+    schedule = configured.drop_duplicates(["underlying", "event_date"])
+    past = past.drop_duplicates(["underlying", "event_date"])
+    bars = None
+    if past["move"].isna().any():
+        first = f"{past.loc[past['move'].isna(), 'event_date'].min():%Y-%m-%d}"
+        bars = wh.read("underlying_bars", _eod_parts(sessions_before(first, days[-1], 25)))
+    return schedule, core.realised_event_moves(past, bars)
+
+
+#: Runs over more days than this (history backfills) carry the tables without plots, so the event log
+#: does not hold a copy of every picture for each historical partition.
+PLOT_MAX_DAYS = 5
+
+
+def _edge_metadata(table: pd.DataFrame, hist: pd.DataFrame, profile: pd.DataFrame, chain: pd.DataFrame,
+                   plots: bool) -> dict:
+    """Per underlying of the latest day: the signals table, and with ``plots`` IV vs RV history and GEX by
+    strike."""
+    if table.empty:
+        return {}
+    day = table["trade_date"].max()
+    latest = table[table["trade_date"] == day]
+    md: dict = {"latest_signals": _md(latest[["underlying", "edge", "fired", "strength", "direction",
+                                              "rationale"]], ".2f")}
+    fired = table[table["fired"]].groupby("edge").size().reindex(list(core.EDGES), fill_value=0)
+    md["days_fired_by_edge"] = dg.MetadataValue.json({k: int(v) for k, v in fired.items()})
+    gp = profile[profile["trade_date"] == day].set_index("underlying") if len(profile) else profile
+    for und in sorted(latest["underlying"].unique()) if plots else []:
+        parts = [png_markdown(iv_rv_history(hist[hist["underlying"] == und],
+                                            f"{und}: 30d implied vs 20d realised"), f"{und} IV vs RV")]
+        if und in getattr(gp, "index", []):
+            p = gp.loc[und]
+            c = chain[(chain["underlying"] == und) & (chain["trade_date"] == day)]
+            band = (float(p["flip_low"]), float(p["flip_high"]))
+            parts.append(png_markdown(gex_by_strike_plot(
+                core.gex_by_strike(c, p["headline"]), float(p["spot"]),
+                f"{und} {day:%Y-%m-%d}: dealer GEX ({p['headline']})", band, float(p["headline_flip"]), 0.1),
+                f"{und} GEX by strike"))
+        md[f"{und}_signals"] = dg.MetadataValue.md(
+            latest[latest["underlying"] == und][["edge", "fired", "strength", "direction", "rationale"]]
+            .to_markdown(index=False, floatfmt=".2f") + "\n\n" + "\n\n".join(parts))
+    return md
+
+
+@dg.asset(partitions_def=trading_days, group_name=GROUP, kinds={"parquet"}, backfill_policy=_SINGLE_RUN,
+          deps=["regime", "realized_vol", "vol_signals", "wing_theos", "option_quotes", "curve_params",
+                "forwards", "underlying_bars"])
+def edge_signals(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                 market: MarketResource) -> dg.MaterializeResult:
+    """The six edges per date x underlying (wing, vrp, term_structure, skew, event_vol, gamma), fired or not,
+    with strength, direction, a rationale in numbers naming the structure, and every metric as JSON."""
+    wh, days = warehouse.get(), day_keys(context)
+    s = current_config()[0].signals
+    vspec, gspec = vol_edge_spec(), gamma_spec()
+    hist_days = _date_parts(sessions_before(days[0], days[-1], s.percentile_window))
+    full = core.vol_signal_history(wh.read("realized_vol", hist_days), wh.read("vol_signals", hist_days), vspec)
+    hist = full[full["trade_date"] >= pd.Timestamp(days[0])]
+    parts = _eod_parts(days)
+    cp = wh.read("curve_params", parts, columns=_CP)
+    chain = core.gamma_chain(wh.read("option_quotes", parts, columns=_OQ), cp,
+                             wh.read("forwards", parts, columns=["snapshot_id", "underlying", "expiry",
+                                                                 "discount_factor"]))
+    profile = core.gamma_profile(chain, gspec)
+    schedule, moves = _events(wh, market, days)
+    implied = core.implied_event_variance(
+        cp.assign(trade_date=pd.to_datetime(cp["snapshot_id"].str.slice(0, 10))), schedule)
+    table = core.assemble_edges([
+        core.wing_edges(wh.read("wing_theos", _date_parts(days), columns=_TH), s.wing_min_beyond_spread),
+        core.vrp_edges(hist, vspec), core.term_structure_edges(hist, vspec), core.skew_edges(hist, vspec),
+        core.event_vol_edges(implied, moves, schedule, threshold=s.event_min_premium,
+                             lookahead_sessions=s.event_lookahead_sessions, min_history=s.event_min_history,
+                             max_history=s.event_max_history),
+        core.gamma_edges(profile, gspec)], wh.read("regime", _date_parts(days)))
+    wh.write_partitions("edge_signals", table, _BY_DATE, [(d,) for d in days])
+    wh.ensure_views()
+    return dg.MaterializeResult(metadata={"dagster/row_count": len(table),
+                                          "fired": int(table["fired"].sum()) if len(table) else 0,
+                                          **_edge_metadata(table, full, profile, chain, len(days) <= PLOT_MAX_DAYS)})

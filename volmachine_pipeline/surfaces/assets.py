@@ -86,7 +86,7 @@ def vol_surface(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     sb = build_surface(wh.read("option_quotes", parts))
     for table in TABLES:
         wh.write_partitions(table, _with_trade_date(getattr(sb, table)), EOD_BY, keys)
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     yield from _results([], sb, *_raw_and_stale(wh, parts), plots=len({d for d, _ in keys}) == 1)
 
 
@@ -100,5 +100,5 @@ def intraday_vol_surface(context: dg.AssetExecutionContext, warehouse: Warehouse
     sb = build_surface(wh.read("option_quotes", part))
     for table in TABLES:
         wh.write_partition(table, part[0], _with_trade_date(getattr(sb, table)))
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     yield from _results(["intraday"], sb, *_raw_and_stale(wh, part), plots=True)

@@ -66,7 +66,7 @@ def wing_features(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     feats = core.wing_features(wh.read("curve_params", parts), wh.read("curve_points", parts),
                                dte_min=uni.dte_min, dte_max=uni.dte_max, target_sds=uni.target_sds)
     wh.write_partitions("wing_features", feats, ["trade_date"], [(d,) for d in days])
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     reasons = feats.loc[~feats["usable"], "reason"].value_counts().to_dict() if len(feats) else {}
     return dg.MaterializeResult(metadata={"dagster/row_count": len(feats),
                                           "usable_share": float(feats["usable"].mean()) if len(feats) else 0.0,
@@ -87,7 +87,7 @@ def wing_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     feats = wh.read("wing_features", [{"trade_date": d} for d in window])
     models = core.fit_wing_models(feats, days, spec)
     wh.write_partitions("wing_model", models, ["fit_date"], [(d,) for d in days])
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     recent = wh.read("wing_model", [{"fit_date": d} for d in window[-cfg.wing_oos_days:]])
     oos = oos_summary(out_of_sample(feats, recent))
     latest = models[(models["fit_date"] == models["fit_date"].max()) & (models["status"] == "ok")]
@@ -164,7 +164,7 @@ def wing_theos(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     wh.write_partitions("wing_theos", theos, ["trade_date"], [(d,) for d in days])
     curves = curves.assign(trade_date=pd.to_datetime(curves["snapshot_id"].astype(str).str.slice(0, 10)))
     wh.write_partitions("theo_curves", curves, ["trade_date"], [(d,) for d in days])
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     yield from _theo_results([], sv, theos, curves, _planted_recovery(wh, days, theos))
 
 
@@ -181,5 +181,5 @@ def intraday_wing_theos(context: dg.AssetExecutionContext, warehouse: WarehouseR
     theos, curves = _build(wh, sv, cp)
     wh.write_partition("wing_theos", part, theos)
     wh.write_partition("theo_curves", part, curves)
-    wh.refresh_catalog(attempts=20, strict=False)
+    wh.ensure_views()
     yield from _theo_results(["intraday"], sv, theos, curves)

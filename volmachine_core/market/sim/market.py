@@ -439,6 +439,23 @@ class SimMarket:
         df = df[(df["event_date"] >= pd.Timestamp(lo)) & (df["event_date"] <= pd.Timestamp(hi))]
         return df.sort_values(["event_date", "underlying", "kind"], ignore_index=True).astype({"move": float})
 
+    def scheduled_events(self, underlyings=None, start=None, end=None) -> pd.DataFrame:
+        """Scheduled earnings sessions, known ahead as real report dates are: underlying, event_date, kind.
+
+        Unlike :meth:`truth_events` the schedule runs past the simulated range (through the listing
+        horizon, about 2.6 years beyond ``end``) and carries no move: a move is known only once it
+        happened. ``start``/``end`` filter event dates (inclusive; default the whole schedule).
+        """
+        p = self._st.paths
+        rows = [(p.symbols[ui], d) for ui in self._uis(underlyings) for d in p.earn_dates[p.symbols[ui]]]
+        df = pd.DataFrame(rows, columns=["underlying", "event_date"]).assign(kind="earnings")
+        df["event_date"] = pd.to_datetime(df["event_date"]).astype("datetime64[us]")
+        if start is not None:
+            df = df[df["event_date"] >= pd.Timestamp(start).normalize()]
+        if end is not None:
+            df = df[df["event_date"] <= pd.Timestamp(end).normalize()]
+        return df.sort_values(["event_date", "underlying"], ignore_index=True)
+
     def truth_regimes(self, dates=None, underlyings=None) -> pd.DataFrame:
         """Market regime per session x underlying (index-driven, shared): trade_date, underlying, regime."""
         dis = np.asarray(self._dates(dates), dtype=np.int64)
