@@ -8,13 +8,13 @@ from volmachine_pipeline.market_data import eod, intraday
 from volmachine_pipeline.market_data.freshness import option_quotes_freshness
 from volmachine_pipeline.market_data.sensors import make_landing_sensor
 from volmachine_pipeline.resources import MarketResource, WarehouseResource
-from volmachine_pipeline.signals.assets import edge_signals, realized_vol, regime, vol_signals
+from volmachine_pipeline.signals.assets import edge_signals, realized_vol, regime
 from volmachine_pipeline.surfaces.assets import intraday_vol_surface, vol_surface
 from volmachine_pipeline.wing.assets import intraday_wing_theos, wing_features, wing_model, wing_theos
 
 EOD_ASSETS = [eod.raw_option_quotes, eod.clean_option_quotes, eod.underlying_bars, eod.sim_truth, vol_surface]
 WING_ASSETS = [wing_features, wing_model, wing_theos]
-SIGNAL_ASSETS = [realized_vol, vol_signals, regime, edge_signals]
+SIGNAL_ASSETS = [realized_vol, regime, edge_signals]
 #: Date-partitioned analytics over all underlyings, run after eod_job for the same dates.
 DAILY_ASSETS = [*WING_ASSETS, *SIGNAL_ASSETS]
 INTRADAY_ASSETS = [intraday.intraday_raw_option_quotes, intraday.intraday_clean_option_quotes, intraday_vol_surface,

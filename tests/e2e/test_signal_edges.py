@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from volmachine_core import signals as sig
-from volmachine_core.signals.event_vol import event_vol_edges, implied_event_variance, realised_event_moves
-from volmachine_core.signals.gamma import gamma_chain, gamma_edges, gamma_profile
+from volmachine_core.signals.event_vol import implied_event_variance, realised_event_moves
+from volmachine_core.signals.gamma import gamma_chain, gamma_profile
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +40,9 @@ def edges(demo_window):
     past = market.truth_events(unds, None, days[-1])
     implied = implied_event_variance(cp.assign(trade_date=pd.to_datetime(cp["snapshot_id"].str.slice(0, 10))),
                                      schedule)
-    event_rows = event_vol_edges(implied, realised_event_moves(past[past["kind"] == "earnings"]), schedule)
-    table = sig.assemble_edges([sig.wing_edges(history["theos"]), sig.vrp_edges(hist, spec),
-                                sig.term_structure_edges(hist, spec), sig.skew_edges(hist, spec), event_rows,
-                                gamma_edges(profile)], regimes)
+    moves = realised_event_moves(past[past["kind"] == "earnings"])
+    table = sig.detect_edges(hist, history["theos"], profile, implied, moves, schedule, regimes,
+                             sig.EdgeSpec(vol=spec))
     return {"table": table, "schedule": schedule, "regimes": regimes, "profile": profile}
 
 

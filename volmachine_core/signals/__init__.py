@@ -5,6 +5,7 @@ their history), ``event_vol`` (implied event moves) and ``gamma`` (dealer gamma 
 tidy table (``signals.edges``).
 """
 
+from volmachine_core.signals.detect import EdgeSpec, detect_edges
 from volmachine_core.signals.edges import EDGE_COLUMNS, EDGE_STRUCTURES, EDGES, assemble_edges, edge_frame, metrics_json
 from volmachine_core.signals.event_vol import (
     event_vol_edges,
@@ -47,6 +48,7 @@ from volmachine_core.signals.vol_edges import (
 from volmachine_core.signals.wing_edge import wing_candidates, wing_edges
 
 __all__ = [
+    "EdgeSpec", "detect_edges",
     "ASSUMPTIONS", "GammaSpec", "event_vol_edges", "events_from_config", "gamma_chain", "gamma_edges", "gamma_flip",
     "gamma_profile", "gex_by_strike", "implied_event_variance", "pin_strikes", "realised_event_moves",
     "ANNUALISATION", "CURVE_SIGNAL_COLUMNS", "EDGES", "EDGE_COLUMNS", "EDGE_STRUCTURES", "REALIZED_VOL_COLUMNS",

@@ -1,8 +1,9 @@
 """Signal assets, partitioned by trading date with every underlying of the universe in one partition.
 
-``realized_vol`` and ``vol_signals`` are per-day measurements (bars and fitted curves in, one row per
-underlying out); ``regime`` and ``edge_signals`` compare a day with its own history, so they read the
-trailing windows of those small tables (never a later day) and run a history backfill in one pass.
+``realized_vol`` (bars) and the ``vol_signals`` table that ``regime`` writes first (curve signals from the
+fitted curves) are per-day measurements, one row per underlying; ``regime`` and ``edge_signals`` compare a
+day with its own history, so they read the trailing windows of those small tables (never a later day) and
+run a history backfill in one pass.
 """
 
 import dagster as dg
@@ -82,21 +83,6 @@ def realized_vol(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                       if len(rv) else rv)})
 
 
-@dg.asset(partitions_def=trading_days, group_name=GROUP, kinds={"parquet"}, backfill_policy=_SINGLE_RUN,
-          deps=["curve_params"])
-def vol_signals(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """30/90/180-day constant-maturity ATM vols and the 30-day 25-delta skew per date x underlying."""
-    wh, days = warehouse.get(), day_keys(context)
-    cp = wh.read("curve_params", _eod_parts(days), columns=["snapshot_id", "underlying", "expiry", "tau", "atm_vol",
-                                                            "status", "params"])
-    vs = core.curve_signals(cp)
-    wh.write_partitions("vol_signals", vs, _BY_DATE, [(d,) for d in days])
-    wh.ensure_views()
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(vs),
-        "latest": _md(_latest(vs)[["underlying", "iv_30d", "iv_90d", "iv_180d", "put_vol", "call_vol", "skew"]])})
-
-
 def _stored_state(wh, day: str) -> dict[str, tuple[str, str, int]]:
     """Held regime state of the session before ``day`` (empty when it was never materialised)."""
     prev = sessions_before(day, day, 1)[0]
@@ -120,14 +106,20 @@ def _regime_accuracy(wh, days: list[str], reg: pd.DataFrame) -> dict:
 
 
 @dg.asset(partitions_def=trading_days, group_name=GROUP, kinds={"parquet"}, backfill_policy=_SINGLE_RUN,
-          deps=[dg.AssetDep("realized_vol"), dg.AssetDep("vol_signals")])
+          deps=["realized_vol", "curve_params"])
 def regime(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """LOW_VOL_GRIND / HIGH_VOL_PANIC / TREND_UP / TREND_DOWN / CHOP per date x underlying with confidence.
 
-    Rules and hysteresis in ``volmachine_core.signals.regime``; the held state continues from the stored
-    regime of the session before the first date, so re-running one day gives the same answer.
+    First the day's curve signals (30/90/180-day constant-maturity ATM vols, 30-day 25-delta skew) are taken
+    from the fitted curves and stored in the ``vol_signals`` table (the regime's and the vol edges' history
+    reads them there; one asset instead of two keeps a history backfill's Dagster bookkeeping small). Rules
+    and hysteresis in ``volmachine_core.signals.regime``; the held state continues from the stored regime of
+    the session before the first date, so re-running one day gives the same answer.
     """
     wh, days = warehouse.get(), day_keys(context)
+    cp = wh.read("curve_params", _eod_parts(days), columns=["snapshot_id", "underlying", "expiry", "tau", "atm_vol",
+                                                            "status", "params"])
+    wh.write_partitions("vol_signals", core.curve_signals(cp), _BY_DATE, [(d,) for d in days])
     spec = regime_spec()
     hist = _date_parts(sessions_before(days[0], days[-1], spec.pct_window))
     feats = core.regime_features(wh.read("realized_vol", hist), wh.read("vol_signals", hist), spec)
@@ -144,16 +136,17 @@ def regime(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
         "days_by_regime": dg.MetadataValue.json(counts), **_regime_accuracy(wh, days, reg)})
 
 
-def vol_edge_spec() -> core.VolEdgeSpec:
+def edge_spec() -> core.EdgeSpec:
+    """Every detector's thresholds from ``settings.yaml: signals``."""
     s = current_config()[0].signals
-    return core.VolEdgeSpec(vrp_min_ratio=s.vrp_min_ratio, vrp_min_pct=s.vrp_min_pct, term_z=s.term_z,
-                            skew_z=s.skew_z, history_window=s.history_window, min_history=s.min_history)
-
-
-def gamma_spec() -> core.GammaSpec:
-    s = current_config()[0].signals
-    return core.GammaSpec(headline=s.gamma_headline, pin_max_sessions=s.gamma_pin_max_sessions,
-                     pin_min_share=s.gamma_pin_min_share)
+    return core.EdgeSpec(
+        vol=core.VolEdgeSpec(vrp_min_ratio=s.vrp_min_ratio, vrp_min_pct=s.vrp_min_pct, term_z=s.term_z,
+                             skew_z=s.skew_z, history_window=s.history_window, min_history=s.min_history),
+        gamma=core.GammaSpec(headline=s.gamma_headline, pin_max_sessions=s.gamma_pin_max_sessions,
+                             pin_min_share=s.gamma_pin_min_share),
+        wing_min_beyond_spread=s.wing_min_beyond_spread, event_min_premium=s.event_min_premium,
+        event_lookahead_sessions=s.event_lookahead_sessions, event_min_history=s.event_min_history,
+        event_max_history=s.event_max_history)
 
 
 _OQ = ["snapshot_id", "trade_date", "underlying", "expiry", "strike", "right", "open_interest", "multiplier",
@@ -223,34 +216,28 @@ def _edge_metadata(table: pd.DataFrame, hist: pd.DataFrame, profile: pd.DataFram
 
 
 @dg.asset(partitions_def=trading_days, group_name=GROUP, kinds={"parquet"}, backfill_policy=_SINGLE_RUN,
-          deps=["regime", "realized_vol", "vol_signals", "wing_theos", "option_quotes", "curve_params",
+          deps=["regime", "realized_vol", "wing_theos", "option_quotes", "curve_params",
                 "forwards", "underlying_bars"])
 def edge_signals(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                  market: MarketResource) -> dg.MaterializeResult:
     """The six edges per date x underlying (wing, vrp, term_structure, skew, event_vol, gamma), fired or not,
     with strength, direction, a rationale in numbers naming the structure, and every metric as JSON."""
     wh, days = warehouse.get(), day_keys(context)
-    s = current_config()[0].signals
-    vspec, gspec = vol_edge_spec(), gamma_spec()
-    hist_days = _date_parts(sessions_before(days[0], days[-1], s.percentile_window))
-    full = core.vol_signal_history(wh.read("realized_vol", hist_days), wh.read("vol_signals", hist_days), vspec)
-    hist = full[full["trade_date"] >= pd.Timestamp(days[0])]
+    spec = edge_spec()
+    hist_days = _date_parts(sessions_before(days[0], days[-1], current_config()[0].signals.percentile_window))
+    full = core.vol_signal_history(wh.read("realized_vol", hist_days), wh.read("vol_signals", hist_days), spec.vol)
     parts = _eod_parts(days)
     cp = wh.read("curve_params", parts, columns=_CP)
     chain = core.gamma_chain(wh.read("option_quotes", parts, columns=_OQ), cp,
                              wh.read("forwards", parts, columns=["snapshot_id", "underlying", "expiry",
                                                                  "discount_factor"]))
-    profile = core.gamma_profile(chain, gspec)
+    profile = core.gamma_profile(chain, spec.gamma)
     schedule, moves = _events(wh, market, days)
     implied = core.implied_event_variance(
         cp.assign(trade_date=pd.to_datetime(cp["snapshot_id"].str.slice(0, 10))), schedule)
-    table = core.assemble_edges([
-        core.wing_edges(wh.read("wing_theos", _date_parts(days), columns=_TH), s.wing_min_beyond_spread),
-        core.vrp_edges(hist, vspec), core.term_structure_edges(hist, vspec), core.skew_edges(hist, vspec),
-        core.event_vol_edges(implied, moves, schedule, threshold=s.event_min_premium,
-                             lookahead_sessions=s.event_lookahead_sessions, min_history=s.event_min_history,
-                             max_history=s.event_max_history),
-        core.gamma_edges(profile, gspec)], wh.read("regime", _date_parts(days)))
+    table = core.detect_edges(full[full["trade_date"] >= pd.Timestamp(days[0])],
+                              wh.read("wing_theos", _date_parts(days), columns=_TH), profile, implied, moves,
+                              schedule, wh.read("regime", _date_parts(days)), spec)
     wh.write_partitions("edge_signals", table, _BY_DATE, [(d,) for d in days])
     wh.ensure_views()
     return dg.MaterializeResult(metadata={"dagster/row_count": len(table),
