@@ -26,13 +26,13 @@ from volmachine_core.signals.gamma import (
     CHAIN_COLUMNS,
     GammaSpec,
     gamma_chain,
-    gamma_edges,
     gamma_flip,
     gamma_profile,
     gex_by_strike,
     option_gex,
     pin_strikes,
 )
+from volmachine_core.signals.gamma_edge import gamma_edges
 from volmachine_core.surface import build_surface
 
 STEP = GammaSpec().flip_step

@@ -17,12 +17,12 @@ from volmachine_core.signals.gamma import (
     ASSUMPTIONS,
     GammaSpec,
     gamma_chain,
-    gamma_edges,
     gamma_flip,
     gamma_profile,
     gex_by_strike,
     pin_strikes,
 )
+from volmachine_core.signals.gamma_edge import gamma_edges
 from volmachine_core.signals.history import trailing_percentile, trailing_zscore
 from volmachine_core.signals.realized import ANNUALISATION, REALIZED_VOL_COLUMNS, realized_vol
 from volmachine_core.signals.regime import (

@@ -11,7 +11,8 @@ import pandas as pd
 
 from volmachine_core.signals.edges import assemble_edges
 from volmachine_core.signals.event_vol import event_vol_edges
-from volmachine_core.signals.gamma import GammaSpec, gamma_edges
+from volmachine_core.signals.gamma import GammaSpec
+from volmachine_core.signals.gamma_edge import gamma_edges
 from volmachine_core.signals.vol_edges import VolEdgeSpec, skew_edges, term_structure_edges, vrp_edges
 from volmachine_core.signals.wing_edge import wing_edges
 
