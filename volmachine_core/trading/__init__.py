@@ -1,4 +1,4 @@
-"""Trading: positions (the book), OCC option symbols, structure payoff and risk, sizing and order prices.
+"""Trading: the book and OCC symbols, structure payoff and risk, vol risk by bucket, sizing, order prices.
 
 Structures from signals, book risk and risk rules come next (issue 8). Pure like the rest of
 :mod:`volmachine_core`: no Dagster, no I/O.
@@ -33,11 +33,23 @@ from volmachine_core.trading.positions import (
     validate_positions,
 )
 from volmachine_core.trading.sizing import best_size, marginal_utility, risk_aversion, utility
+from volmachine_core.trading.vega import (
+    bucket_vegas,
+    forward_vols,
+    modified_vega,
+    vol_change_correlation,
+    vol_pnl_sd,
+)
 
 __all__ = [
     "LEG_COLUMNS",
     "StructureRisk",
     "best_size",
+    "bucket_vegas",
+    "forward_vols",
+    "modified_vega",
+    "vol_change_correlation",
+    "vol_pnl_sd",
     "delta_peg",
     "hedge_order",
     "limit_price",
