@@ -33,6 +33,7 @@ from volmachine_core.trading.positions import (
     validate_positions,
 )
 from volmachine_core.trading.sizing import best_size, marginal_utility, risk_aversion, utility
+from volmachine_core.trading.structures import butterfly, calendar, iron_condor, sd_strike, vertical
 from volmachine_core.trading.vega import (
     bucket_vegas,
     forward_vols,
@@ -45,6 +46,11 @@ __all__ = [
     "LEG_COLUMNS",
     "StructureRisk",
     "best_size",
+    "butterfly",
+    "calendar",
+    "iron_condor",
+    "sd_strike",
+    "vertical",
     "bucket_vegas",
     "forward_vols",
     "modified_vega",
