@@ -1,6 +1,6 @@
 """Trading: the book and OCC symbols, structure payoff and risk, vol risk by bucket, sizing, order prices.
 
-Structures from signals, book risk and risk rules come next (issue 8). Pure like the rest of
+Candidates from signals, book greeks per position and the assets come next (issue 8). Pure like the rest of
 :mod:`volmachine_core`: no Dagster, no I/O.
 """
 
@@ -32,6 +32,7 @@ from volmachine_core.trading.positions import (
     positions_from_records,
     validate_positions,
 )
+from volmachine_core.trading.rules import BookState, RiskLimits, book_state, evaluate_rules
 from volmachine_core.trading.sizing import best_size, marginal_utility, risk_aversion, utility
 from volmachine_core.trading.structures import butterfly, calendar, iron_condor, sd_strike, vertical
 from volmachine_core.trading.vega import (
@@ -45,6 +46,10 @@ from volmachine_core.trading.vega import (
 __all__ = [
     "LEG_COLUMNS",
     "StructureRisk",
+    "BookState",
+    "RiskLimits",
+    "book_state",
+    "evaluate_rules",
     "best_size",
     "butterfly",
     "calendar",
