@@ -34,6 +34,7 @@ from volmachine_core.trading.positions import (
 )
 from volmachine_core.trading.rules import BookState, RiskLimits, book_state, evaluate_rules
 from volmachine_core.trading.sizing import best_size, marginal_utility, risk_aversion, utility
+from volmachine_core.trading.stress import STRESS_LEG_COLUMNS, stress_grid
 from volmachine_core.trading.structures import butterfly, calendar, iron_condor, sd_strike, vertical
 from volmachine_core.trading.vega import (
     bucket_vegas,
@@ -46,6 +47,8 @@ from volmachine_core.trading.vega import (
 __all__ = [
     "LEG_COLUMNS",
     "StructureRisk",
+    "STRESS_LEG_COLUMNS",
+    "stress_grid",
     "BookState",
     "RiskLimits",
     "book_state",
