@@ -1,9 +1,10 @@
 """Trading: the book and OCC symbols, structure payoff and risk, vol risk by bucket, sizing, order prices.
 
-Candidates from signals, book greeks per position and the assets come next (issue 8). Pure like the rest of
+Candidates from signals, the slega history and the assets come next (issue 8). Pure like the rest of
 :mod:`volmachine_core`: no Dagster, no I/O.
 """
 
+from volmachine_core.trading.greeks import GREEK_COLUMNS, book_totals, position_greeks
 from volmachine_core.trading.occ import (
     OCC_COLUMNS,
     OCC_LENGTH,
@@ -47,6 +48,9 @@ from volmachine_core.trading.vega import (
 __all__ = [
     "LEG_COLUMNS",
     "StructureRisk",
+    "GREEK_COLUMNS",
+    "book_totals",
+    "position_greeks",
     "STRESS_LEG_COLUMNS",
     "stress_grid",
     "BookState",
