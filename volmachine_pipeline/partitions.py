@@ -14,7 +14,7 @@ from datetime import datetime
 import dagster as dg
 import pandas as pd
 
-from volmachine_core.conventions import CALENDAR_END, exchange_holidays
+from volmachine_core.conventions import CALENDAR_END, exchange_holidays, trading_sessions
 from volmachine_pipeline.config import current_config
 
 SNAPSHOT_PARTITIONS_NAME = "snapshot"
@@ -47,3 +47,25 @@ def eod_keys(context) -> list[tuple[str, str]]:
             dict(zip(["date", "underlying"], str(k).split("|"), strict=True)))
         out.append((mk.keys_by_dimension["date"], mk.keys_by_dimension["underlying"]))
     return sorted(out)
+
+
+def day_keys(context) -> list[str]:
+    """Trading dates (YYYY-MM-DD) a ``trading_days`` run materialises: one partition or a whole range."""
+    return sorted(context.partition_keys if context.has_partition_key_range or context.has_partition_key else [])
+
+
+def sessions_before(first: str, last: str, n: int) -> list[str]:
+    """The ``n`` sessions before ``first`` followed by the sessions ``first..last`` (YYYY-MM-DD)."""
+    days = trading_sessions(pd.Timestamp(first) - pd.Timedelta(days=int(n * 1.6) + 15), last)
+    i = int(days.searchsorted(pd.Timestamp(first)))
+    return [f"{d:%Y-%m-%d}" for d in days[max(i - n, 0):]]
+
+
+def eod_parts(days: list[str]) -> list[dict]:
+    """Warehouse partitions (trade_date x underlying) of ``days`` for every underlying of the universe."""
+    return [{"trade_date": d, "underlying": u} for d in days for u in current_config()[1].symbols]
+
+
+def date_parts(days: list[str]) -> list[dict]:
+    """Warehouse partitions of date-partitioned tables for ``days``."""
+    return [{"trade_date": d} for d in days]

@@ -13,25 +13,13 @@ from volmachine_core import signals as core
 from volmachine_core.report import gex_by_strike as gex_by_strike_plot
 from volmachine_core.report import iv_rv_history, png_markdown
 from volmachine_pipeline.config import current_config, load_events
-from volmachine_pipeline.partitions import trading_days
+from volmachine_pipeline.metadata import md_table
+from volmachine_pipeline.partitions import date_parts, day_keys, eod_parts, sessions_before, trading_days
 from volmachine_pipeline.resources import MarketResource, WarehouseResource
-from volmachine_pipeline.wing.assets import day_keys, sessions_before
 
 GROUP = "signals"
 _SINGLE_RUN = dg.BackfillPolicy.single_run()
 _BY_DATE = ["trade_date"]
-
-
-def _eod_parts(days: list[str]) -> list[dict]:
-    return [{"trade_date": d, "underlying": u} for d in days for u in current_config()[1].symbols]
-
-
-def _date_parts(days: list[str]) -> list[dict]:
-    return [{"trade_date": d} for d in days]
-
-
-def _md(frame: pd.DataFrame, floatfmt: str = ".4g") -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame.to_markdown(index=False, floatfmt=floatfmt) if len(frame) else "(none)")
 
 
 def _latest(frame: pd.DataFrame) -> pd.DataFrame:
@@ -72,14 +60,14 @@ def realized_vol(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """
     wh, days = warehouse.get(), day_keys(context)
     window = current_config()[0].signals.rv_window
-    bars = wh.read("underlying_bars", _eod_parts(sessions_before(days[0], days[-1], window + 1)))
+    bars = wh.read("underlying_bars", eod_parts(sessions_before(days[0], days[-1], window + 1)))
     rv = core.realized_vol(bars, window=window, min_obs=max(2, window // 2)) if len(bars) else bars
     rv = rv[pd.to_datetime(rv["trade_date"]).dt.strftime("%Y-%m-%d").isin(days)] if len(rv) else rv
     wh.write_partitions("realized_vol", rv, _BY_DATE, [(d,) for d in days])
     wh.ensure_views()
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(rv), "window_sessions": window,
-        "latest": _md(_latest(rv)[["underlying", "close", "rv_cc", "rv_parkinson", "rv_yz", "n_obs"]]
+        "latest": md_table(_latest(rv)[["underlying", "close", "rv_cc", "rv_parkinson", "rv_yz", "n_obs"]]
                       if len(rv) else rv)})
 
 
@@ -117,11 +105,11 @@ def regime(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     the session before the first date, so re-running one day gives the same answer.
     """
     wh, days = warehouse.get(), day_keys(context)
-    cp = wh.read("curve_params", _eod_parts(days), columns=["snapshot_id", "underlying", "expiry", "tau", "atm_vol",
+    cp = wh.read("curve_params", eod_parts(days), columns=["snapshot_id", "underlying", "expiry", "tau", "atm_vol",
                                                             "status", "params"])
     wh.write_partitions("vol_signals", core.curve_signals(cp), _BY_DATE, [(d,) for d in days])
     spec = regime_spec()
-    hist = _date_parts(sessions_before(days[0], days[-1], spec.pct_window))
+    hist = date_parts(sessions_before(days[0], days[-1], spec.pct_window))
     feats = core.regime_features(wh.read("realized_vol", hist), wh.read("vol_signals", hist), spec)
     ref = market_reference()
     reg = core.classify_regimes(feats[feats["trade_date"] >= pd.Timestamp(days[0])], spec, reference=ref,
@@ -132,7 +120,7 @@ def regime(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     latest = _latest(reg)[["underlying", "regime", "confidence", "raw_regime", "pending_regime", "term", "trend_t"]]
     counts = reg["regime"].value_counts().to_dict() if len(reg) else {}
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(reg), "market_reference": ref or "own", "latest": _md(latest),
+        "dagster/row_count": len(reg), "market_reference": ref or "own", "latest": md_table(latest),
         "days_by_regime": dg.MetadataValue.json(counts), **_regime_accuracy(wh, days, reg)})
 
 
@@ -176,7 +164,7 @@ def _events(wh, market: MarketResource, days: list[str]) -> tuple[pd.DataFrame, 
     bars = None
     if past["move"].isna().any():
         first = f"{past.loc[past['move'].isna(), 'event_date'].min():%Y-%m-%d}"
-        bars = wh.read("underlying_bars", _eod_parts(sessions_before(first, days[-1], 25)))
+        bars = wh.read("underlying_bars", eod_parts(sessions_before(first, days[-1], 25)))
     return schedule, core.realised_event_moves(past, bars)
 
 
@@ -193,7 +181,7 @@ def _edge_metadata(table: pd.DataFrame, hist: pd.DataFrame, profile: pd.DataFram
         return {}
     day = table["trade_date"].max()
     latest = table[table["trade_date"] == day]
-    md: dict = {"latest_signals": _md(latest[["underlying", "edge", "fired", "strength", "direction",
+    md: dict = {"latest_signals": md_table(latest[["underlying", "edge", "fired", "strength", "direction",
                                               "rationale"]], ".2f")}
     fired = table[table["fired"]].groupby("edge").size().reindex(list(core.EDGES), fill_value=0)
     md["days_fired_by_edge"] = dg.MetadataValue.json({k: int(v) for k, v in fired.items()})
@@ -224,9 +212,9 @@ def edge_signals(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     with strength, direction, a rationale in numbers naming the structure, and every metric as JSON."""
     wh, days = warehouse.get(), day_keys(context)
     spec = edge_spec()
-    hist_days = _date_parts(sessions_before(days[0], days[-1], current_config()[0].signals.percentile_window))
+    hist_days = date_parts(sessions_before(days[0], days[-1], current_config()[0].signals.percentile_window))
     full = core.vol_signal_history(wh.read("realized_vol", hist_days), wh.read("vol_signals", hist_days), spec.vol)
-    parts = _eod_parts(days)
+    parts = eod_parts(days)
     cp = wh.read("curve_params", parts, columns=_CP)
     chain = core.gamma_chain(wh.read("option_quotes", parts, columns=_OQ), cp,
                              wh.read("forwards", parts, columns=["snapshot_id", "underlying", "expiry",
@@ -236,8 +224,8 @@ def edge_signals(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     implied = core.implied_event_variance(
         cp.assign(trade_date=pd.to_datetime(cp["snapshot_id"].str.slice(0, 10))), schedule)
     table = core.detect_edges(full[full["trade_date"] >= pd.Timestamp(days[0])],
-                              wh.read("wing_theos", _date_parts(days), columns=_TH), profile, implied, moves,
-                              schedule, wh.read("regime", _date_parts(days)), spec)
+                              wh.read("wing_theos", date_parts(days), columns=_TH), profile, implied, moves,
+                              schedule, wh.read("regime", date_parts(days)), spec)
     wh.write_partitions("edge_signals", table, _BY_DATE, [(d,) for d in days])
     wh.ensure_views()
     return dg.MaterializeResult(metadata={"dagster/row_count": len(table),

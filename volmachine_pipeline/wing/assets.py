@@ -11,12 +11,12 @@ import dagster as dg
 import pandas as pd
 
 from volmachine_core import wing as core
-from volmachine_core.conventions import trading_sessions
 from volmachine_core.wing.diagnostics import detection_cells, detection_scores, oos_summary, out_of_sample
 from volmachine_core.wing.theo_curves import THEO_CURVE_COLUMNS
 from volmachine_core.wing.theo_curves import theo_curves as build_theo_curves
 from volmachine_pipeline.config import current_config
-from volmachine_pipeline.partitions import snapshot_partitions, trading_days
+from volmachine_pipeline.metadata import md_table
+from volmachine_pipeline.partitions import day_keys, eod_parts, sessions_before, snapshot_partitions, trading_days
 from volmachine_pipeline.resources import WarehouseResource
 from volmachine_pipeline.wing import checks
 
@@ -31,29 +31,9 @@ SV_COLUMNS = ["snapshot_id", "underlying", "expiry", "expiry_ts", "strike", "rig
 CP_COLUMNS = ["snapshot_id", "underlying", "expiry", "tau", "bdays", "forward", "atm_vol", "atm_slope"]
 
 
-def day_keys(context: dg.AssetExecutionContext) -> list[str]:
-    """Trading dates (YYYY-MM-DD) this run materialises: one partition or a whole range."""
-    return sorted(context.partition_keys if context.has_partition_key_range or context.has_partition_key else [])
-
-
-def sessions_before(first: str, last: str, n: int) -> list[str]:
-    """The ``n`` sessions before ``first`` followed by the sessions ``first..last`` (YYYY-MM-DD)."""
-    days = trading_sessions(pd.Timestamp(first) - pd.Timedelta(days=int(n * 1.6) + 15), last)
-    i = int(days.searchsorted(pd.Timestamp(first)))
-    return [f"{d:%Y-%m-%d}" for d in days[max(i - n, 0):]]
-
-
-def _eod_parts(days: list[str]) -> list[dict]:
-    return [{"trade_date": d, "underlying": u} for d in days for u in current_config()[1].symbols]
-
-
 def _models_for(wh, first: str, last: str) -> pd.DataFrame:
     """Model rows with fit dates from ``MODEL_LOOKBACK_SESSIONS`` sessions before ``first`` to ``last``."""
     return wh.read("wing_model", [{"fit_date": d} for d in sessions_before(first, last, MODEL_LOOKBACK_SESSIONS)])
-
-
-def _md(frame: pd.DataFrame) -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame.to_markdown(index=False, floatfmt=".4g") if len(frame) else "(none)")
 
 
 @dg.asset(partitions_def=trading_days, group_name=GROUP, kinds={"parquet"}, backfill_policy=_SINGLE_RUN,
@@ -62,7 +42,7 @@ def wing_features(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     """ln(vol(target_sd)/atm_vol), sqrt(bdays), ln(atm_vol), atm_slope per date x underlying x expiry x SD."""
     wh, days = warehouse.get(), day_keys(context)
     _, uni = current_config()
-    parts = _eod_parts(days)
+    parts = eod_parts(days)
     feats = core.wing_features(wh.read("curve_params", parts), wh.read("curve_points", parts),
                                dte_min=uni.dte_min, dte_max=uni.dte_max, target_sds=uni.target_sds)
     wh.write_partitions("wing_features", feats, ["trade_date"], [(d,) for d in days])
@@ -97,9 +77,9 @@ def wing_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
         metadata={"dagster/row_count": len(models),
                   "fits_by_status": dg.MetadataValue.json(models["status"].value_counts().to_dict()),
                   "latest_fit_date": days[-1], "estimator": spec.estimator, "window_sessions": spec.window_days,
-                  "coefficients_latest_median_over_underlyings": _md(coef),
+                  "coefficients_latest_median_over_underlyings": md_table(coef),
                   "median_r2_latest": float(latest["r2"].median()) if len(latest) else float("nan"),
-                  "out_of_sample_vs_baseline": _md(oos.round(4))},
+                  "out_of_sample_vs_baseline": md_table(oos.round(4))},
         check_results=[checks.model_quality(dg.AssetKey("wing_model"), models, oos, cfg)])
 
 
@@ -127,7 +107,7 @@ def _theo_results(prefix: list[str], sv: pd.DataFrame, theos: pd.DataFrame, curv
         asset_key=key, check_results=[checks.theo_coverage(key, sv, theos)],
         metadata={"dagster/row_count": len(theos),
                   "status": dg.MetadataValue.json(theos["status"].value_counts().to_dict() if len(theos) else {}),
-                  "largest_residuals_beyond_spread_in_dte_range": _md(top), **(extra or {})})
+                  "largest_residuals_beyond_spread_in_dte_range": md_table(top), **(extra or {})})
     yield dg.MaterializeResult(asset_key=[*prefix, "theo_curves"],
                                metadata={"dagster/row_count": len(curves),
                                          "arb_free_share": float(curves["arb_free"].mean()) if len(curves) else 0.0})
@@ -158,7 +138,7 @@ def _build(wh, sv: pd.DataFrame, cp: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
 def wing_theos(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Theos of every end-of-day option from the latest model fitted at or before its date."""
     wh, days = warehouse.get(), day_keys(context)
-    parts = _eod_parts(days)
+    parts = eod_parts(days)
     sv, cp = wh.read("strike_vols", parts, columns=SV_COLUMNS), wh.read("curve_params", parts, columns=CP_COLUMNS)
     theos, curves = _build(wh, sv, cp)
     wh.write_partitions("wing_theos", theos, ["trade_date"], [(d,) for d in days])
