@@ -23,7 +23,7 @@ from volmachine_core.signals.gamma import (
     pin_strikes,
 )
 from volmachine_core.signals.gamma_edge import gamma_edges
-from volmachine_core.signals.history import trailing_percentile, trailing_zscore
+from volmachine_core.signals.history import trailing_moments, trailing_percentile, trailing_zscore
 from volmachine_core.signals.realized import ANNUALISATION, REALIZED_VOL_COLUMNS, realized_vol
 from volmachine_core.signals.regime import (
     REGIME_COLUMNS,
@@ -56,5 +56,5 @@ __all__ = [
     "REGIMES", "REGIME_COLUMNS", "REGIME_STRUCTURES", "RegimeSpec", "VolEdgeSpec", "classify_regimes",
     "cm_atm_vols", "cm_skew", "confusion_matrix", "curve_signals", "delta_vols", "edge_frame", "metrics_json",
     "realized_vol", "regime_features", "skew_edges", "term_structure_edges", "trailing_percentile",
-    "trailing_zscore", "vol_signal_history", "vrp_edges", "wing_candidates", "wing_edges",
+    "trailing_moments", "trailing_zscore", "vol_signal_history", "vrp_edges", "wing_candidates", "wing_edges",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["trailing_percentile", "trailing_zscore"]
+__all__ = ["trailing_moments", "trailing_percentile", "trailing_zscore"]
 
 
 def _check(frame: pd.DataFrame, column: str, window: int, min_obs: int) -> None:
@@ -52,19 +52,29 @@ def trailing_percentile(frame: pd.DataFrame, column: str, window: int = 252, min
     return pd.Series(out, index=frame.index, name=f"{column}_pct")
 
 
+def trailing_moments(frame: pd.DataFrame, column: str, window: int = 120, min_obs: int = 20) -> pd.DataFrame:
+    """Mean and SD of ``column`` over the ``window`` sessions *before* each row (same underlying).
+
+    Returns a frame aligned with ``frame``'s index with columns ``mean`` and ``sd`` (NaN with fewer than
+    ``min_obs`` earlier values). Same input rules as :func:`trailing_percentile`.
+    """
+    _check(frame, column, window, min_obs)
+    f, order = _ordered(frame, column)
+    prior = f.groupby("underlying", sort=False)[column].shift(1)
+    roll = prior.groupby(f["underlying"], sort=False).rolling(window, min_periods=min_obs)
+    mean, sd = np.empty(len(f)), np.empty(len(f))
+    mean[order], sd[order] = roll.mean().to_numpy(), roll.std().to_numpy()
+    return pd.DataFrame({"mean": mean, "sd": sd}, index=frame.index)
+
+
 def trailing_zscore(frame: pd.DataFrame, column: str, window: int = 120, min_obs: int = 20) -> pd.Series:
     """``(x_t - mean) / sd`` with mean and sd over the ``window`` sessions before t (same underlying).
 
     Returns NaN with fewer than ``min_obs`` earlier values or a zero spread. Same input rules as
     :func:`trailing_percentile`.
     """
-    _check(frame, column, window, min_obs)
-    f, order = _ordered(frame, column)
-    prior = f.groupby("underlying", sort=False)[column].shift(1)
-    roll = prior.groupby(f["underlying"], sort=False).rolling(window, min_periods=min_obs)
-    mean, sd = roll.mean().to_numpy(), roll.std().to_numpy()
+    m = trailing_moments(frame, column, window, min_obs)
+    sd = m["sd"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd > 0, (f[column].to_numpy(float) - mean) / sd, np.nan)
-    out = np.empty(len(f))
-    out[order] = z
-    return pd.Series(out, index=frame.index, name=f"{column}_z")
+        z = np.where(sd > 0, (frame[column].to_numpy(float) - m["mean"].to_numpy()) / sd, np.nan)
+    return pd.Series(z, index=frame.index, name=f"{column}_z")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from volmachine_core.signals.edges import EDGE_STRUCTURES, strength_from
-from volmachine_core.signals.history import trailing_percentile, trailing_zscore
+from volmachine_core.signals.history import trailing_moments, trailing_percentile
 from volmachine_core.signals.skew import cm_skew
 from volmachine_core.signals.term import cm_atm_vols
 
@@ -81,7 +81,8 @@ def vol_signal_history(rv: pd.DataFrame, curve: pd.DataFrame, spec: VolEdgeSpec 
     -------
     DataFrame
         trade_date, underlying, iv_30d, iv_90d, rv, vrp_ratio, vrp_pct, term_slope, term_z, put_vol,
-        call_vol, skew, skew_pts, skew_z, n_history (earlier sessions with a 30-day vol).
+        call_vol, skew, skew_pts, skew_z, n_history (earlier sessions with a 30-day vol), and the trailing
+        baselines ``term_mean`` and ``skew_mean`` the z-scores are measured against.
     """
     def _dated(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
         return df[["trade_date", "underlying", *cols]].assign(trade_date=lambda d: pd.to_datetime(d["trade_date"]))
@@ -94,8 +95,11 @@ def vol_signal_history(rv: pd.DataFrame, curve: pd.DataFrame, spec: VolEdgeSpec 
         h["term_slope"] = np.log(h["iv_90d"] / h["iv_30d"])
     w, m = spec.history_window, spec.min_history
     h["vrp_pct"] = trailing_percentile(h, "vrp_ratio", w, m)
-    h["term_z"] = trailing_zscore(h, "term_slope", w, m)
-    h["skew_z"] = trailing_zscore(h, "skew", w, m)
+    for col, name in (("term_slope", "term"), ("skew", "skew")):
+        mom = trailing_moments(h, col, w, m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h[f"{name}_z"] = np.where(mom["sd"] > 0, (h[col] - mom["mean"]) / mom["sd"], np.nan)
+        h[f"{name}_mean"] = mom["mean"].to_numpy()
     h["n_history"] = h.groupby("underlying").cumcount().clip(upper=w)
     return h
 
@@ -157,7 +161,7 @@ def term_structure_edges(h: pd.DataFrame, spec: VolEdgeSpec = VolEdgeSpec()) -> 
             text += ": front cheap against the back, calendar spreads on the steep part of the curve"
         rationale.append(text)
         metrics.append({"iv_30d": r.iv_30d, "iv_90d": r.iv_90d, "slope": r.term_slope, "z": r.term_z,
-                        "z_threshold": spec.term_z, "n_history": r.n_history})
+                        "mean": r.term_mean, "z_threshold": spec.term_z, "n_history": r.n_history})
     return _rows(h, "term_structure", fired, strength, direction, rationale, metrics)
 
 
@@ -176,6 +180,6 @@ def skew_edges(h: pd.DataFrame, spec: VolEdgeSpec = VolEdgeSpec()) -> pd.DataFra
             text += ": calls rich, sell call verticals (bear call spreads)"
         rationale.append(text)
         metrics.append({"put_25d_vol": r.put_vol, "call_25d_vol": r.call_vol, "skew_pts": r.skew_pts,
-                        "skew_over_atm": r.skew, "z": r.skew_z, "z_threshold": spec.skew_z,
+                        "skew_over_atm": r.skew, "z": r.skew_z, "mean": r.skew_mean, "z_threshold": spec.skew_z,
                         "n_history": r.n_history})
     return _rows(h, "skew", fired, strength, direction, rationale, metrics)
