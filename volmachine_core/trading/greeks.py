@@ -3,7 +3,8 @@
 Each position (``positions.validate_positions`` rows) is matched to its expiry's fitted slice of one
 snapshot (``curve_params``: forward, tau, atm_vol, params) and the discount factor (``forwards``); its vol is
 the curve's at ``k = ln(K/F)``. Greeks are Black-76 per unit of underlying times ``quantity x multiplier``
-(currency): ``delta`` and ``gamma`` with respect to spot (the forward moves one for one in proportion,
+(currency), with the option's Black-76 ``price`` per unit of underlying and the position's ``mark`` (currency)
+beside them: ``delta`` and ``gamma`` with respect to spot (the forward moves one for one in proportion,
 ``dF/dS = F/S``), ``vega`` per 1.00 of vol, ``theta`` per calendar day, and ``slega`` the value change when
 the smile's slope rises by one vol point per SD (``vol + 0.01 z``, ``z = k / (atm_vol sqrt(tau))``), the
 wing model's slega convention. ``modified_vega`` uses ``T_ref`` = 90 days. Positions whose expiry has no
@@ -63,8 +64,10 @@ def position_greeks(positions: pd.DataFrame, curve_params: pd.DataFrame, forward
     dFdS = F / S
     z = k / (atm * np.sqrt(tau))
     slega = black76_price(F, K, tau, vol + 0.01 * z, D, call) - black76_price(F, K, tau, vol, D, call)
+    price = black76_price(F, K, tau, vol, D, call)
     out = p[["position_id", "underlying", "expiry", "strike", "right", "quantity"]].assign(
-        tau=tau, vol=vol, delta=size * g["delta"] * dFdS, gamma=size * g["gamma"] * dFdS ** 2,
+        multiplier=p["multiplier"].to_numpy(float), forward=F, discount_factor=D, spot=S, tau=tau, vol=vol,
+        price=price, mark=size * price, delta=size * g["delta"] * dFdS, gamma=size * g["gamma"] * dFdS ** 2,
         vega=size * g["vega"], theta=size * g["theta"] / 365.0, slega=size * slega)
     out["modified_vega"] = out["vega"] * np.sqrt(t_ref / tau)
     out["status"] = np.where(good & np.isfinite(vol), "ok", np.where(rc < 0, "no_curve", "curve_not_usable"))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["LEG_COLUMNS", "StructureRisk", "structure_pnl", "structure_risk"]
+__all__ = ["LEG_COLUMNS", "StructureRisk", "risk_from_arrays", "structure_pnl", "structure_risk"]
 
 LEG_COLUMNS = ("right", "strike", "expiry", "quantity", "price")
 
@@ -50,26 +50,33 @@ class StructureRisk:
     reason: str
 
 
-def _legs(legs: pd.DataFrame) -> pd.DataFrame:
+def _legs(legs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validated legs as arrays: (is_call, strike, quantity, price, expiry as datetime64[ns])."""
     missing = [c for c in LEG_COLUMNS if c not in legs.columns]
     if missing:
         raise ValueError(f"legs lack column(s) {missing}")
     if legs.empty:
         raise ValueError("a structure needs at least one leg")
-    lg = legs[list(LEG_COLUMNS)].copy()
-    lg["right"] = lg["right"].astype(str).str.upper()
-    bad = ~lg["right"].isin(("C", "P"))
+    right = np.char.upper(legs["right"].to_numpy(dtype=str))
+    bad = ~np.isin(right, ("C", "P"))
     if bad.any():
-        raise ValueError(f"legs: right must be 'C' or 'P', got {lg.loc[bad, 'right'].iloc[0]!r}")
+        raise ValueError(f"legs: right must be 'C' or 'P', got {right[bad][0]!r}")
+    num = []
     for c in ("strike", "quantity", "price"):
-        v = pd.to_numeric(lg[c], errors="coerce").to_numpy(float)
+        v = pd.to_numeric(legs[c], errors="coerce").to_numpy(float)
         if not np.isfinite(v).all():
             raise ValueError(f"legs: column {c!r} has a missing or non-numeric value")
-        lg[c] = v
-    if (lg["strike"] <= 0).any() or (lg["price"] < 0).any() or (lg["quantity"] == 0).any():
+        num.append(v)
+    K, q, price = num
+    if (K <= 0).any() or (price < 0).any() or (q == 0).any():
         raise ValueError("legs: strikes must be > 0, prices >= 0 and quantities non-zero")
-    lg["expiry"] = pd.to_datetime(lg["expiry"])
-    return lg.reset_index(drop=True)
+    return right == "C", K, q, price, pd.to_datetime(legs["expiry"]).to_numpy("datetime64[ns]")
+
+
+def _pnl(call: np.ndarray, K: np.ndarray, q: np.ndarray, price: np.ndarray, S) -> np.ndarray:
+    S = np.asarray(S, dtype=float)
+    intrinsic = np.where(call, np.maximum(S[..., None] - K, 0.0), np.maximum(K - S[..., None], 0.0))
+    return (intrinsic - price) @ q
 
 
 def structure_pnl(legs: pd.DataFrame, spot) -> np.ndarray:
@@ -77,24 +84,17 @@ def structure_pnl(legs: pd.DataFrame, spot) -> np.ndarray:
 
     For a single-expiry structure this is the exact PnL at expiry.
     """
-    lg = _legs(legs)
-    S = np.asarray(spot, dtype=float)
-    K = lg["strike"].to_numpy()
-    call = (lg["right"] == "C").to_numpy()
-    intrinsic = np.where(call, np.maximum(S[..., None] - K, 0.0), np.maximum(K - S[..., None], 0.0))
-    return (intrinsic - lg["price"].to_numpy()) @ lg["quantity"].to_numpy()
+    call, K, q, price, _ = _legs(legs)
+    return _pnl(call, K, q, price, spot)
 
 
-def _covered(lg: pd.DataFrame) -> bool:
+def _covered(call: np.ndarray, q: np.ndarray, expiry: np.ndarray) -> bool:
     """Every sold option has bought options of the same right, in at least its quantity, expiring no earlier."""
-    for right in ("C", "P"):
-        side = lg[lg["right"] == right]
+    for side in (call, ~call):
         # Hall's condition: for each short expiry e, shorts expiring at or after e <= longs expiring at or after e
-        for exp in side.loc[side["quantity"] < 0, "expiry"].unique():
-            later = side["expiry"] >= exp
-            short = -side.loc[later & (side["quantity"] < 0), "quantity"].sum()
-            long_ = side.loc[later & (side["quantity"] > 0), "quantity"].sum()
-            if long_ < short:
+        for exp in np.unique(expiry[side & (q < 0)]):
+            later = side & (expiry >= exp)
+            if q[later & (q > 0)].sum() < -q[later & (q < 0)].sum():
                 return False
     return True
 
@@ -107,12 +107,16 @@ def structure_risk(legs: pd.DataFrame) -> StructureRisk:
     ValueError
         A column is missing, a right is not C/P, or a strike, price or quantity is invalid.
     """
-    lg = _legs(legs)
-    multi = lg["expiry"].nunique() > 1
-    K = np.unique(lg["strike"].to_numpy())
-    pts = np.r_[0.0, K]
-    pnl = structure_pnl(lg, pts)
-    slope_inf = float(lg.loc[lg["right"] == "C", "quantity"].sum())
+    return risk_from_arrays(*_legs(legs))
+
+
+def risk_from_arrays(call: np.ndarray, K: np.ndarray, q: np.ndarray, price: np.ndarray,
+                     expiry: np.ndarray) -> StructureRisk:
+    """:func:`structure_risk` on validated arrays (is_call, strike, quantity, price, expiry as datetime64)."""
+    multi = np.unique(expiry).size > 1
+    pts = np.r_[0.0, np.unique(K)]
+    pnl = _pnl(call, K, q, price, pts)
+    slope_inf = float(q[call].sum())
     low = float(pnl.min())
     max_loss = np.inf if slope_inf < 0 else max(-low, 0.0)
     max_profit = np.nan if multi else (np.inf if slope_inf > 0 else float(max(pnl.max(), 0.0)))
@@ -128,9 +132,9 @@ def structure_risk(legs: pd.DataFrame) -> StructureRisk:
     elif slope_inf != 0 and pnl[-1] * slope_inf < 0:
         be.append(float(pts[-1] - pnl[-1] / slope_inf))
     bounded = bool(np.isfinite(max_loss))
-    covered = _covered(lg)
+    covered = _covered(call, q, expiry)
     reason = "ok" if bounded and covered else ("unbounded_loss" if not bounded else "naked_short")
     return StructureRisk(max_loss=float(max_loss), max_profit=float(max_profit),
                          breakevens=() if multi else tuple(sorted({round(x, 10) for x in be})),
-                         net_premium=float((lg["quantity"] * lg["price"]).sum()), bounded=bounded, covered=covered,
+                         net_premium=float(q @ price), bounded=bounded, covered=covered,
                          defined_risk=bounded and covered, reason=reason)

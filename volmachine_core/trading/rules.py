@@ -8,7 +8,9 @@ Rules (defaults from the seed, all configurable through :class:`RiskLimits`; mon
   of equity (from its daily marks), else nothing new is allowed;
 * ``drawdown_kill_switch``: equity below its peak by 15% or more blocks everything;
 * ``data_quality``: a failed blocking check upstream (bad curves, stale data) blocks that underlying;
-* ``defined_risk``: a structure whose loss is unbounded or whose shorts are naked is refused.
+* ``defined_risk``: a structure whose loss is unbounded or whose shorts are naked is refused;
+* ``stress_loss`` (when the candidates carry it): the worst PnL of book plus candidate over the stress grid
+  (full repricing, ``stress.stress_grid``) must not lose more than 10% of equity.
 
 Candidates are evaluated in the order given (the caller ranks them), so the open-risk budget goes to the
 best first. Each verdict lists every rule as ``{"rule", "passed", "value", "limit", "detail"}``.
@@ -34,6 +36,7 @@ class RiskLimits:
     daily_loss_limit: float = 0.03
     weekly_loss_limit: float = 0.05
     drawdown_kill_switch: float = 0.15
+    max_stress_loss: float = 0.10
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ def evaluate_rules(candidates: pd.DataFrame, state: BookState, limits: RiskLimit
     ----------
     candidates : DataFrame
         candidate_id, underlying, contracts (>= 0), max_loss (currency for all contracts, >= 0; inf when
-        unbounded), defined_risk (bool); ranked best first.
+        unbounded), defined_risk (bool); ranked best first. Optional ``stress_loss`` (currency >= 0): the
+        worst loss of book plus this candidate over the stress grid, checked against ``max_stress_loss``.
     state : BookState
     blocked_underlyings : iterable of str or dict
         Underlyings with a failed blocking data check (a dict maps each to the failed checks' names).
@@ -102,6 +106,7 @@ def evaluate_rules(candidates: pd.DataFrame, state: BookState, limits: RiskLimit
               limits.weekly_loss_limit, f"PnL over 5 sessions {state.pnl_week:,.0f}"),
     ]
     open_risk = state.open_risk
+    stress = candidates["stress_loss"] if "stress_loss" in candidates.columns else None
     rows = []
     for c in candidates.itertuples(index=False):  # sequential by nature: the risk budget is shared
         loss = float(c.max_loss)
@@ -116,6 +121,10 @@ def evaluate_rules(candidates: pd.DataFrame, state: BookState, limits: RiskLimit
                   limits.max_total_open_risk, f"open risk {open_risk:,.0f} + {loss:,.0f}"),
             *book_rules,
         ]
+        if stress is not None:
+            worst = float(c.stress_loss)
+            checks.append(_rule("stress_loss", worst <= limits.max_stress_loss * eq, worst / eq,
+                                limits.max_stress_loss, f"worst stress loss of book + candidate {worst:,.0f}"))
         failed = [r["rule"] for r in checks if not r["passed"]]
         allowed = not failed and c.contracts > 0
         if c.contracts <= 0:

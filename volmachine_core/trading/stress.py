@@ -13,7 +13,7 @@ import pandas as pd
 
 from volmachine_core.pricing import black76_price
 
-__all__ = ["STRESS_LEG_COLUMNS", "stress_grid"]
+__all__ = ["STRESS_LEG_COLUMNS", "stress_grid", "stress_by_group"]
 
 STRESS_LEG_COLUMNS = ("forward", "strike", "tau", "vol", "discount_factor", "right", "quantity", "multiplier")
 
@@ -36,12 +36,25 @@ def stress_grid(legs: pd.DataFrame, spot_moves=(-0.05, -0.025, 0.0, 0.025, 0.05)
     -------
     DataFrame indexed by vol move with one column per spot move.
     """
+    ds, dv = np.asarray(spot_moves, dtype=float), np.asarray(vol_moves, dtype=float)
+    pnl = stress_by_group(legs, np.zeros(len(legs), dtype=int), 1, ds, dv)[0]
+    return pd.DataFrame(pnl, index=pd.Index(dv, name="vol_move"), columns=pd.Index(ds, name="spot_move"))
+
+
+def stress_by_group(legs: pd.DataFrame, groups, n_groups: int, spot_moves=(-0.05, -0.025, 0.0, 0.025, 0.05),
+                    vol_moves=(-0.05, 0.0, 0.05)) -> np.ndarray:
+    """PnL grids of many structures at once: shape ``(n_groups, n_vol_moves, n_spot_moves)``.
+
+    ``groups`` gives each leg's group number in ``[0, n_groups)``; every leg is repriced once per grid point
+    (as :func:`stress_grid`) and the legs' PnLs are summed per group.
+    """
     missing = [c for c in STRESS_LEG_COLUMNS if c not in legs.columns]
     if missing:
         raise ValueError(f"legs lack column(s) {missing}")
     ds, dv = np.asarray(spot_moves, dtype=float), np.asarray(vol_moves, dtype=float)
+    out = np.zeros((n_groups, dv.size, ds.size))
     if legs.empty:
-        return pd.DataFrame(0.0, index=pd.Index(dv, name="vol_move"), columns=pd.Index(ds, name="spot_move"))
+        return out
     F, K, tau, vol, D = (legs[c].to_numpy(float) for c in ("forward", "strike", "tau", "vol", "discount_factor"))
     call = legs["right"].astype(str).str.upper().eq("C").to_numpy()
     size = legs["quantity"].to_numpy(float) * legs["multiplier"].to_numpy(float)
@@ -51,5 +64,6 @@ def stress_grid(legs: pd.DataFrame, spot_moves=(-0.05, -0.025, 0.0, 0.025, 0.05)
     vs = np.broadcast_to(np.maximum(vol + dv[:, None, None], 1e-4), shape)
     px = black76_price(Fs, np.broadcast_to(K, shape), np.broadcast_to(tau, shape), vs, np.broadcast_to(D, shape),
                        np.broadcast_to(call, shape))
-    pnl = ((px - now) * size).sum(axis=-1)
-    return pd.DataFrame(pnl, index=pd.Index(dv, name="vol_move"), columns=pd.Index(ds, name="spot_move"))
+    leg_pnl = np.moveaxis((px - now) * size, -1, 0)  # (legs, vol, spot)
+    np.add.at(out, np.asarray(groups, dtype=int), leg_pnl)
+    return out
