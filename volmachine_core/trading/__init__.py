@@ -1,9 +1,20 @@
-"""Trading: the book and OCC symbols, structure payoff and risk, vol risk by bucket, sizing, order prices.
+"""Trading: the book and OCC symbols, structures and candidates from signals, payoff risk, vol risk by bucket,
+a factor risk model, sizing by marginal utility, risk rules, stress, order prices and the desk's decision.
 
-Candidates from signals, the slega history and the assets come next (issue 8). Pure like the rest of
-:mod:`volmachine_core`: no Dagster, no I/O.
+Pure like the rest of :mod:`volmachine_core`: no Dagster, no I/O.
 """
 
+from volmachine_core.trading.book import book_history, daily_pnl, open_on, open_risk
+from volmachine_core.trading.candidates import (
+    CANDIDATE_COLUMNS,
+    CANDIDATE_LEG_COLUMNS,
+    STRUCTURES,
+    CandidateSpec,
+    build_candidates,
+    leg_theos,
+    price_candidates,
+)
+from volmachine_core.trading.desk import SIZED_COLUMNS, DeskSpec, decide
 from volmachine_core.trading.greeks import GREEK_COLUMNS, book_totals, position_greeks
 from volmachine_core.trading.occ import (
     OCC_COLUMNS,
@@ -33,10 +44,26 @@ from volmachine_core.trading.positions import (
     positions_from_records,
     validate_positions,
 )
+from volmachine_core.trading.risk_model import (
+    RiskModel,
+    RiskModelSpec,
+    exposures,
+    factor_history,
+    factor_names,
+    risk_model,
+)
 from volmachine_core.trading.rules import BookState, RiskLimits, book_state, evaluate_rules
 from volmachine_core.trading.sizing import best_size, marginal_utility, risk_aversion, utility
 from volmachine_core.trading.stress import STRESS_LEG_COLUMNS, stress_grid
-from volmachine_core.trading.structures import butterfly, calendar, iron_condor, sd_strike, vertical
+from volmachine_core.trading.structures import (
+    QuoteBook,
+    butterfly,
+    calendar,
+    iron_condor,
+    legs_from_rows,
+    sd_strike,
+    vertical,
+)
 from volmachine_core.trading.vega import (
     bucket_vegas,
     forward_vols,
@@ -46,6 +73,28 @@ from volmachine_core.trading.vega import (
 )
 
 __all__ = [
+    "book_history",
+    "daily_pnl",
+    "open_on",
+    "open_risk",
+    "CANDIDATE_COLUMNS",
+    "CANDIDATE_LEG_COLUMNS",
+    "STRUCTURES",
+    "CandidateSpec",
+    "build_candidates",
+    "leg_theos",
+    "price_candidates",
+    "SIZED_COLUMNS",
+    "DeskSpec",
+    "decide",
+    "RiskModel",
+    "RiskModelSpec",
+    "exposures",
+    "factor_history",
+    "factor_names",
+    "risk_model",
+    "QuoteBook",
+    "legs_from_rows",
     "LEG_COLUMNS",
     "StructureRisk",
     "GREEK_COLUMNS",
