@@ -117,9 +117,15 @@ def run_eod_parallel(instance, dates: list[str], underlyings: list[str], workers
 
 
 def run_daily(instance, dates: list[str]) -> None:
-    """One single-run backfill of the daily job (wing model and theos, signals) over ``dates``, all underlyings."""
+    """The book (``book_job``), then one single-run backfill of the daily job (wing model and theos, signals,
+    book risk, candidates, sizing) over ``dates``, all underlyings."""
     from volmachine_pipeline.definitions import defs
 
+    book = defs.resolve_job_def("book_job").execute_in_process(instance=instance, raise_on_error=False,
+                                                               run_config=QUIET_RUN)
+    if not book.success:
+        raise SystemExit("volmachine: reading the book failed: "
+                         + "; ".join(e.message for e in book.all_events if e.is_failure)[:2000])
     tags = {"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]}
     res = defs.resolve_job_def("daily_job").execute_in_process(instance=instance, tags=tags, raise_on_error=False,
                                                                run_config=QUIET_RUN)

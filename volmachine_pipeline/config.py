@@ -39,6 +39,7 @@ class Risk(_Strict):
     daily_loss_limit: float = Field(0.03, gt=0, le=1)
     weekly_loss_limit: float = Field(0.05, gt=0, le=1)
     drawdown_kill_switch: float = Field(0.15, gt=0, le=1)
+    max_stress_loss: float = Field(0.10, gt=0, le=1)
     stress_spot_moves: list[float] = [-0.05, -0.025, 0.0, 0.025, 0.05]
     stress_vol_moves: list[float] = [-0.05, 0.0, 0.05]
 
@@ -122,6 +123,44 @@ class Signals(_Strict):
         return self
 
 
+class Trading(_Strict):
+    """Candidates, sizing, orders and the book (README: Trading)."""
+
+    positions_file: str = "positions.csv"      # in the config folder; missing = empty book
+    target_dte: int = Field(30, ge=1)
+    min_dte: int = Field(7, ge=1)
+    short_sd: float = Field(1.0, gt=0)
+    wing_sd: float = Field(2.0, gt=0)
+    panic_short_sd: float = Field(1.5, gt=0)
+    panic_wing_sd: float = Field(3.0, gt=0)
+    butterfly_wing_sd: float = Field(1.0, gt=0)
+    calendar_back_dte: int = Field(75, ge=2)
+    wing_units: int = Field(10, ge=1)
+    wing_protect_sd: float = Field(0.5, gt=0)
+    edge_capture: float = Field(0.5, ge=0, le=1)
+    horizon_sessions: float = Field(10, gt=0)
+    reference_equity: float = Field(10_000_000, gt=0)
+    vega_bucket_days: list[int] = [30, 90]
+    corr_shrink: float = Field(0.3, ge=0, le=1)
+    corr_rho: float = Field(0.8, gt=0, lt=1)
+    risk_history_sessions: int = Field(120, ge=10)
+    t_ref_days: int = Field(90, ge=1)
+    aggression: float = Field(0.5, ge=0, lt=1)
+    peg_max_adverse: float = Field(0.25, ge=0)
+    hedge_min_delta: float = Field(10, ge=0)
+    hedge_slippage: float = Field(0.0005, ge=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> Trading:
+        if not self.min_dte <= self.target_dte < self.calendar_back_dte:
+            raise ValueError("need min_dte <= target_dte < calendar_back_dte")
+        if self.short_sd >= self.wing_sd or self.panic_short_sd >= self.panic_wing_sd:
+            raise ValueError("short_sd must be below wing_sd (and panic_short_sd below panic_wing_sd)")
+        if self.vega_bucket_days != sorted(set(self.vega_bucket_days)) or min(self.vega_bucket_days, default=0) <= 0:
+            raise ValueError("vega_bucket_days must be ascending positive days")
+        return self
+
+
 class Sim(_Strict):
     seed: int = 7
     origin: date = date(2024, 1, 2)
@@ -138,6 +177,7 @@ class Settings(_Strict):
     curves: Curves = Curves()
     models: Models = Models()
     signals: Signals = Signals()
+    trading: Trading = Trading()
     sim: Sim = Sim()
 
 

@@ -13,37 +13,8 @@ import pandas as pd
 import pytest
 
 from volmachine_core import signals as sig
-from volmachine_core.signals.event_vol import implied_event_variance, realised_event_moves
-from volmachine_core.signals.gamma import gamma_chain, gamma_profile
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def edges(demo_window):
-    history = demo_window
-    market, days, cp = history["market"], history["days"], history["curve_params"]
-    unds = history["underlyings"]
-    bars = market.bars(market.sessions[-(len(days) + 25):], unds)
-    rv = sig.realized_vol(bars, min_obs=10)
-    curve = sig.curve_signals(cp)
-    spec = sig.VolEdgeSpec(min_history=10)
-    hist = sig.vol_signal_history(rv, curve, spec)
-    feats = sig.regime_features(rv, curve)
-    regimes = sig.classify_regimes(feats[feats["trade_date"] >= pd.Timestamp(days[0])], reference="SPX")
-    sv = history["strike_vols"]
-    forwards = sv[["snapshot_id", "underlying", "expiry", "discount_factor"]].drop_duplicates(
-        ["snapshot_id", "underlying", "expiry"])
-    quotes = history["quotes"].assign(trade_date=lambda d: pd.to_datetime(d["snapshot_id"].str.slice(0, 10)))
-    profile = gamma_profile(gamma_chain(quotes, cp, forwards))
-    schedule = market.scheduled_events(unds, days[0], pd.Timestamp(days[-1]) + pd.Timedelta(days=60))
-    past = market.truth_events(unds, None, days[-1])
-    implied = implied_event_variance(cp.assign(trade_date=pd.to_datetime(cp["snapshot_id"].str.slice(0, 10))),
-                                     schedule)
-    moves = realised_event_moves(past[past["kind"] == "earnings"])
-    table = sig.detect_edges(hist, history["theos"], profile, implied, moves, schedule, regimes,
-                             sig.EdgeSpec(vol=spec))
-    return {"table": table, "schedule": schedule, "regimes": regimes, "profile": profile}
 
 
 def test_every_edge_fires_somewhere(edges):
