@@ -15,8 +15,10 @@ def test_peg_caps_the_adverse_move_only():
     # the underlying rallies 10: the fair value rises 3.00 but the bid may rise 1.00 at most
     assert delta_peg(3.40, 0.30, 10.0, side=1, max_adverse=1.0) == pytest.approx(4.40)
     assert delta_peg(3.40, 0.30, -10.0, side=1, max_adverse=1.0) == pytest.approx(0.40)  # favourable: uncapped
-    # a sold spread (delta -0.30 held) offered at 1.45: a rally lowers its value, the offer drops, capped
-    assert delta_peg(1.45, -0.30, 2.0, side=-1, max_adverse=0.25) == pytest.approx(1.20)
+    # a sold call spread (delta -0.30 held) offered at 1.45: a rally makes the spread dearer, the offer rises
+    # with it (favourable, uncapped); a fall cheapens it and the offer drops, capped at 0.25
+    assert delta_peg(1.45, -0.30, 2.0, side=-1, max_adverse=0.25) == pytest.approx(2.05)
+    assert delta_peg(1.45, -0.30, -2.0, side=-1, max_adverse=0.25) == pytest.approx(1.20)
     with pytest.raises(ValueError, match="side"):
         delta_peg(1.0, 0.3, 1.0, side=0)
 

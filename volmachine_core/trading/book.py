@@ -53,22 +53,28 @@ def book_history(positions: pd.DataFrame, curve_params: pd.DataFrame, forwards: 
 
 
 def daily_pnl(history: pd.DataFrame, positions: pd.DataFrame, previous: pd.DataFrame | None = None) -> pd.Series:
-    """PnL per position-day (currency) aligned with ``history``: mark change since the position's previous
-    row (in ``history`` or in ``previous``, the stored day before the first), else mark minus entry cost."""
+    """PnL per position-day (currency) aligned with ``history``'s index.
+
+    The mark change since the position's previous row (in ``history`` or in ``previous``, the stored rows of
+    earlier days); on the position's first row ever, mark minus its entry cost ``entry_price x quantity x
+    multiplier``. A day whose mark is missing (no curve) has NaN PnL and the next priced day takes the change
+    since the last priced mark, so nothing is counted twice.
+    """
     if history.empty:
-        return pd.Series(dtype=float)
-    h = history[["trade_date", "position_id", "mark"]].copy()
-    if previous is not None and len(previous):
-        h = pd.concat([previous[["trade_date", "position_id", "mark"]].assign(_prev=True), h.assign(_prev=False)],
-                      ignore_index=True)
-    else:
-        h["_prev"] = False
-    h = h.sort_values(["position_id", "trade_date"], kind="stable")
-    before = h.groupby("position_id")["mark"].shift(1)
-    entry = positions.set_index("position_id")
+        return pd.Series(dtype=float, index=history.index)
+    cols = ["trade_date", "position_id", "mark"]
+    cur = history[cols].assign(_row=np.arange(len(history)))
+    prev = previous[cols].assign(_row=-1) if previous is not None and len(previous) else cur.iloc[:0]
+    h = pd.concat([prev, cur], ignore_index=True).sort_values(["position_id", "trade_date"], kind="stable")
+    last = h.groupby("position_id")["mark"].transform(lambda m: m.ffill().shift(1))
+    first = h.groupby("position_id").cumcount() == 0
+    entry = positions.drop_duplicates("position_id").set_index("position_id")
     cost = h["position_id"].map(entry["entry_price"] * entry["quantity"] * entry["multiplier"])
-    pnl = (h["mark"] - before.fillna(cost)).where(~h["_prev"])
-    return pnl[~h["_prev"]].reindex(history.index)
+    pnl = (h["mark"] - np.where(first, cost, last)).to_numpy(float)
+    out = np.full(len(history), np.nan)
+    keep = h["_row"].to_numpy() >= 0
+    out[h["_row"].to_numpy()[keep]] = pnl[keep]
+    return pd.Series(out, index=history.index)
 
 
 def open_risk(held: pd.DataFrame) -> pd.DataFrame:

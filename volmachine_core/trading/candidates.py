@@ -12,7 +12,8 @@ source             structure
 =================  =============================================================================
 wing               the wing trade: the mispriced target-SD option as a spread (sold with a further
                    OTM option bought, or bought outright), vega-hedged with ATM options of the same
-                   right at ``vega(target)/vega(ATM)`` and delta-hedged with the underlying
+                   right at ``vega(target)/vega(ATM)`` (the sold spread's vega when covered) and
+                   delta-hedged with the underlying
 vrp (sell_vol)     credit spreads by regime: bull put (TREND_UP), bear call (TREND_DOWN), a wide iron
                    condor (HIGH_VOL_PANIC), an iron condor otherwise
 term_structure     calendar (sell the front, buy the back) when the front is rich (``backwardation``);
@@ -78,8 +79,8 @@ class CandidateSpec:
     panic_short_sd / panic_wing_sd : the same in HIGH_VOL_PANIC (further out, wider).
     butterfly_wing_sd : distance of a butterfly's wings in SDs.
     calendar_back_dte : days to the calendar's back expiry.
-    wing_units : most target options per unit of the wing trade; a unit holds ``round(1/ratio)`` of them
-        (capped here) and ``round(n x ratio)`` ATM options, the smallest unit with a whole hedge.
+    wing_units : most target options per unit of the wing trade (a unit holds the fewest that take a whole
+        number of ATM hedge options within 10%).
     wing_protect_sd : how much further out (SDs) the bought option that covers a sold wing sits.
     edge_capture : share of the measured dislocation the theo expects to earn (0..1).
     """
@@ -122,36 +123,52 @@ def _nearest_expiry(exp: pd.DataFrame, days: float, min_days: float) -> pd.Times
     return pd.Timestamp(exp["expiry"].to_numpy()[int(np.argmin(gap))])
 
 
+def _unit(h: float, most: int) -> tuple[int, int]:
+    """(wing options n, ATM options m) per unit: the smallest n <= ``most`` whose whole ``m = round(n h)``
+    is within 10% of ``n h`` ATM options per wing option, else the closest."""
+    n = np.arange(1, most + 1)
+    m = np.floor(n * h + 0.5)
+    err = np.abs(m - n * h) / (n * h)
+    good = np.flatnonzero(err <= 0.10)
+    k = int(good[0]) if good.size else int(np.argmin(err))
+    return int(n[k]), int(m[k])
+
+
 def _wing_trade(q: pd.DataFrame, book: structures.QuoteBook, top: dict, direction: str,
                 spec: CandidateSpec) -> list | None:
     """Legs of the wing trade: the target option (sold with a cover further out, or bought) and the ATM vega
-    hedge of the same right and expiry, ``round(wing_units x atm_hedge_ratio)`` options."""
+    hedge of the same right and expiry: ATM options per wing option ``(vega(target) - vega(cover)) /
+    vega(ATM)`` when sold with a cover (the spread's vega), ``vega(target) / vega(ATM)`` when bought; a unit
+    holds the fewest wing options (at most ``wing_units``) that take a whole number of ATM options."""
     side = book.side(top["expiry"], str(top["right"]))
     if side is None:
         return None
     hit = np.flatnonzero(np.isclose(side.strike, float(top["strike"])))
-    if not hit.size:
+    atm = np.flatnonzero(np.isclose(side.strike, float(q.loc[side.label[hit[0]], "atm_strike"]))) if hit.size \
+        else hit
+    if not hit.size or not atm.size or int(atm[0]) == int(hit[0]):
         return None
-    i = int(hit[0])
-    row = q.loc[side.label[i]]
-    ratio = float(row["atm_hedge_ratio"])
-    # the smallest unit with a whole ATM hedge: one ATM option per round(1/ratio) wing options (at most wing_units)
-    n = int(np.clip(np.floor(1.0 / ratio + 0.5), 1, spec.wing_units)) if ratio > 0 else spec.wing_units
-    m = int(np.floor(n * ratio + 0.5))
+    i, j = int(hit[0]), int(atm[0])
+    vega = q.loc[side.label, "vega"].to_numpy(float)
+    legs: list = []
     if direction == "sell_vol":
         out = -1.0 if side.right == "P" else 1.0  # further out of the money
-        cover = np.flatnonzero(out * (side.z - side.z[i]) >= spec.wing_protect_sd)
-        if not cover.size:
+        far = np.flatnonzero(out * (side.z - side.z[i]) >= spec.wing_protect_sd)
+        if not far.size:
             return None
-        legs = [(side, i, -n), (side, int(cover[-1] if side.right == "P" else cover[0]), n)]
-        hedge = 1
+        cover = int(far[-1] if side.right == "P" else far[0])
+        h, sign = (vega[i] - vega[cover]) / vega[j], 1
     else:
-        legs, hedge, m = [(side, i, n)], -1, min(m, n)  # sold ATM options stay covered by the bought wings
+        h, sign = vega[i] / vega[j], -1
+    if not np.isfinite(h) or h <= 0:
+        return None
+    n, m = _unit(float(h), spec.wing_units)
+    if direction == "sell_vol":
+        legs = [(side, i, -n), (side, cover, n)]
+    else:
+        legs, m = [(side, i, n)], min(m, n)  # sold ATM options stay covered by the bought wings
     if m > 0:
-        atm = np.flatnonzero(np.isclose(side.strike, float(row["atm_strike"])))
-        if not atm.size or int(atm[0]) == i:
-            return None
-        legs.append((side, int(atm[0]), hedge * m))
+        legs.append((side, j, sign * m))
     return structures._frame(legs, raw=True)
 
 
@@ -225,7 +242,8 @@ def _view_params(p: dict, spec: CandidateSpec) -> dict:
     elif src == "term_structure":
         out["view_front"] = k * min(num("iv_90d") * np.exp(-num("mean")) - num("iv_30d"), 0.0)
     elif src == "skew":
-        atm = num("skew_pts") / num("skew_over_atm")  # the 30-day ATM vol the skew was scaled by
+        with np.errstate(divide="ignore", invalid="ignore"):  # the 30-day ATM vol the skew was scaled by
+            atm = np.divide(num("skew_pts"), num("skew_over_atm"))
         out["view_tilt"] = k * (num("skew_over_atm") - num("mean")) * atm / (2 * _Z25)
     elif src == "event_vol":
         out["view_var_cut"] = k * max(num("event_var") - num("realised_rms") ** 2, 0.0)

@@ -113,6 +113,11 @@ def _legs_json(legs: pd.DataFrame, hedge: pd.Series) -> dict[str, str]:
     return {cid: json.dumps(v, separators=(",", ":")) for cid, v in out.items()}
 
 
+def _finite(rules: list[dict]) -> list[dict]:
+    """Rule records with non-finite numbers as null (JSON has no Infinity; an unbounded loss says so in detail)."""
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()} for r in rules]
+
+
 def _stress_legs(lg: pd.DataFrame, contracts) -> pd.DataFrame:
     return pd.DataFrame({"forward": lg["forward"].to_numpy(float), "strike": lg["strike"].to_numpy(float),
                          "tau": lg["tau"].to_numpy(float), "vol": lg["vol" if "vol" in lg else "market_vol"]
@@ -185,8 +190,13 @@ def decide(candidates: pd.DataFrame, legs: pd.DataFrame, book_legs: pd.DataFrame
         mult = cd["multiplier"].to_numpy(float)
         mu = cd["theo_ev"].to_numpy(float) * mult
         loss = cd["max_loss"].to_numpy(float) * mult
-        ok = cd["defined_risk"].to_numpy(bool)
         eq = st.equity
+        blk = {u: v for (d, u), v in (blocked or {}).items() if d == day_key}
+        # nothing is sized that a rule refuses whatever its size: not defined risk, a failed data check, or a
+        # book-level stop (kill switch, daily or weekly loss); they keep 0 contracts and use no risk budget
+        halt = (st.peak_equity > 0 and 1.0 - eq / st.peak_equity >= limits.drawdown_kill_switch) \
+            or -st.pnl_today >= limits.daily_loss_limit * eq or -st.pnl_week >= limits.weekly_loss_limit * eq
+        ok = cd["defined_risk"].to_numpy(bool) & ~cd["underlying"].isin(list(blk)).to_numpy() & (not halt)
         contracts, kstar, gain, order = _greedy(
             np.where(ok, mu, 0.0), e, book_e, cov, c, loss, limits.max_loss_per_trade * eq,
             max(limits.max_total_open_risk * eq - open_risk, 0.0))
@@ -206,7 +216,6 @@ def decide(candidates: pd.DataFrame, legs: pd.DataFrame, book_legs: pd.DataFrame
         total = grids + book_grid + hedge[:, None, None] * moves[None, None, :]
         worst = np.maximum(-total.reshape(len(cd), -1).min(axis=1), 0.0)
         cd["stress_loss"] = worst
-        blk = {u: v for (d, u), v in (blocked or {}).items() if d == day_key}
         verdict = evaluate_rules(cd.assign(max_loss=cd["max_loss_total"]), st, limits, blk)
         cd = cd.merge(verdict, on="candidate_id", how="left")
         out.append(cd)
@@ -223,8 +232,10 @@ def _finish(sized: pd.DataFrame, legs: pd.DataFrame, spec: DeskSpec, lineage: di
     ask = np.where(debit, sized["ask"], -sized["bid"])
     theo = np.where(debit, sized["theo"], -sized["theo"])
     lim, edge = limit_price(bid, ask, theo, side, spec.aggression)
-    delta = sized["delta"].to_numpy(float) + sized["hedge_shares"].to_numpy(float)
-    n = sized["contracts"].to_numpy(float)
+    # the quoted price moves with the options' delta (the hedge is its own order): a credit against the delta held
+    peg = side * sized["delta"].to_numpy(float)
+    allowed = (sized["verdict"] == "allowed").to_numpy()
+    n = np.where(allowed, sized["contracts"].to_numpy(float), 0.0)
     qty, px = hedge_order(-sized["hedge_shares"].to_numpy(float) * n * sized["multiplier"].to_numpy(float),
                           sized["spot"], sized["spot"], spec.hedge_min_delta, spec.hedge_slippage)
     legs_json = _legs_json(legs[legs["candidate_id"].isin(sized["candidate_id"])],
@@ -241,8 +252,8 @@ def _finish(sized: pd.DataFrame, legs: pd.DataFrame, spec: DeskSpec, lineage: di
             "contracts": int(n[i]), "quoted_as": "debit" if debit[i] else "credit", "limit": round(float(lim[i]), 4),
             "bid": round(float(bid[i]), 4), "ask": round(float(ask[i]), 4), "theo": round(float(theo[i]), 4),
             "edge_at_mid": bool(edge[i]),
-            "delta_peg": {"per_unit_move": round(float(delta[i]), 4),
-                          "rule": "limit + delta x underlying change (value terms), adverse total capped",
+            "delta_peg": {"per_unit_move": round(float(peg[i]), 4),
+                          "rule": "limit + per_unit_move x underlying change, adverse total capped",
                           "max_adverse": round(spec.peg_max_adverse * abs(float(lim[i])), 4)},
             "hedge": {"underlying_quantity": round(float(qty[i]), 2),
                       "price": None if not np.isfinite(px[i]) else round(float(px[i]), 4),
@@ -253,5 +264,5 @@ def _finish(sized: pd.DataFrame, legs: pd.DataFrame, spec: DeskSpec, lineage: di
                                **lineage.get(cid, {})}, separators=(",", ":"), default=str))
     sized = sized.assign(side=np.where(debit, "buy", "sell"), limit_price=lim, order=orders,
                          legs=sized["candidate_id"].map(legs_json), lineage=lin,
-                         rules=[json.dumps(x, separators=(",", ":")) for x in sized["rules"]])
+                         rules=[json.dumps(_finite(x), separators=(",", ":")) for x in sized["rules"]])
     return sized[list(SIZED_COLUMNS)]

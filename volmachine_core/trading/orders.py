@@ -7,10 +7,11 @@ the fill (a bought 30-delta call spread has delta +0.30).
 * **Limit**: ``mid + aggression * (theo - mid)``, moving from mid toward the theo and never through it (a
   buyer never bids above theo, a seller never offers below it); when the theo is on the wrong side of mid
   there is no edge at mid and the limit is the theo itself (``edge_at_mid`` False).
-* **Delta peg** (the seed's): as the underlying moves by ``dS`` the structure's fair value moves by about
-  ``delta * dS``, so the limit follows: ``limit + delta * dS``. The move that makes the order dearer for us
-  (a buyer raising the bid, a seller lowering the offer) is capped at ``max_adverse`` in total. Seed example:
-  a bought 30-delta spread bid at 3.40 becomes 2.50 after the underlying drops 3.
+* **Delta peg** (the seed's): as the underlying moves by ``dS`` the price of the structure as quoted moves by
+  about ``side * delta * dS`` (``delta`` as held after the fill: a sold spread's quoted price moves against
+  the seller's delta), so the limit follows. The move that makes the order dearer for us (a buyer raising
+  the bid, a seller lowering the offer) is capped at ``max_adverse`` in total. Seed example: a bought
+  30-delta spread bid at 3.40 becomes 2.50 after the underlying drops 3.
 * **Delta hedger**: trade the underlying only when ``|net delta|`` exceeds ``min_delta``, buying at the ask
   plus ``slippage`` (a fraction) or selling at the bid minus it.
 """
@@ -45,7 +46,8 @@ def limit_price(bid, ask, theo, side, aggression: float = 0.5) -> tuple[np.ndarr
 
 
 def delta_peg(limit, delta, d_spot, side, max_adverse=np.inf) -> np.ndarray:
-    """Limit after the underlying moved by ``d_spot``: ``limit + delta * d_spot``, adverse move capped.
+    """Limit after the underlying moved by ``d_spot``: ``limit + side * delta * d_spot`` (``delta`` as held),
+    adverse move capped.
 
     ``max_adverse`` (>= 0, price units) caps how far the limit may move against us in total: up for a buyer,
     down for a seller. Vectorised.
@@ -54,7 +56,7 @@ def delta_peg(limit, delta, d_spot, side, max_adverse=np.inf) -> np.ndarray:
     s = _side(s)
     if np.any(np.asarray(max_adverse, dtype=float) < 0):
         raise ValueError("max_adverse must be >= 0")
-    move = delta * d_spot
+    move = s * delta * d_spot  # the quoted price's move
     adverse = s * move  # > 0: the order gets dearer for us
     move = np.where(adverse > max_adverse, s * max_adverse, move)
     return limit + move

@@ -136,6 +136,18 @@ def risk_model(history: pd.DataFrame, underlyings, spec: RiskModelSpec = RiskMod
     return RiskModel(factors=factors, sd=sd, corr=corr, n_obs=n)
 
 
+def _bucket_vols(tau: np.ndarray, vol: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
+    """Forward vols of the buckets; a term structure with calendar arbitrage (total variance falling) is read
+    with its total variance made non-decreasing, and no usable term gives a flat 20%."""
+    ok = np.isfinite(tau) & np.isfinite(vol) & (tau > 0) & (vol > 0)
+    tau, vol = tau[ok], vol[ok]
+    if not tau.size:
+        return np.full(n, 0.2)
+    order = np.argsort(tau)
+    tau, w = tau[order], np.maximum.accumulate(vol[order] ** 2 * tau[order])
+    return forward_vols(tau, np.sqrt(w / tau), edges)
+
+
 def exposures(legs: pd.DataFrame, term: pd.DataFrame, model: RiskModel, spec: RiskModelSpec = RiskModelSpec(),
               group: str = "candidate_id") -> tuple[list, np.ndarray]:
     """Exposure vectors (currency per 1.00 of each factor) of groups of legs.
@@ -172,9 +184,8 @@ def exposures(legs: pd.DataFrame, term: pd.DataFrame, model: RiskModel, spec: Ri
     for und, rows in legs.groupby("underlying", sort=False).indices.items():  # a few underlyings
         if (und, "spot") not in idx:
             raise ValueError(f"underlying {und!r} is not in the risk model")
-        on = t_und == und
-        fv = forward_vols(t_tau[on].astype(float), t_vol[on].astype(float), edges) if on.any() else \
-            np.full(spec.n_buckets, 0.2)
+        fv = _bucket_vols(t_tau[t_und == und].astype(float), t_vol[t_und == und].astype(float), edges,
+                          spec.n_buckets)
         bv = bucket_vegas(vega[rows], tau[rows], edges, fv)
         cols = np.asarray([idx[(und, f"vol_b{j}")] for j in range(spec.n_buckets)])
         np.add.at(out, (pos[rows][:, None], cols[None, :]), bv)

@@ -136,8 +136,9 @@ def trade_candidates(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     SDs at listed strikes, legs at bid/ask, theo from the wing model plus the edge's vol view, and the payoff
     risk (max loss, max profit, breakevens). Legs are stored in ``candidate_legs``."""
     wh, days = warehouse.get(), day_keys(context)
-    # structures live in the universe's DTE range, where the wing model is fitted and the edges look
-    th = wh.read("wing_theos", date_parts(days), columns=_TH, where="status = 'ok' AND in_dte_range")
+    # structures live up to the universe's longest DTE (pins and event expiries may be days away)
+    max_tau = (current_config()[1].dte_max + 1) / 365.0
+    th = wh.read("wing_theos", date_parts(days), columns=_TH, where="status = 'ok' AND tau <= ?", params=[max_tau])
     cand, legs = build_candidates(wh.read("edge_signals", date_parts(days)), wh.read("regime", date_parts(days)),
                                   th, candidate_spec())
     priced = price_candidates(cand, legs)
