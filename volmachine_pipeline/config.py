@@ -149,6 +149,7 @@ class Trading(_Strict):
     peg_max_adverse: float = Field(0.25, ge=0)
     hedge_min_delta: float = Field(10, ge=0)
     hedge_slippage: float = Field(0.0005, ge=0)
+    max_contracts: int = Field(100, ge=1)
 
     @model_validator(mode="after")
     def _order(self) -> Trading:

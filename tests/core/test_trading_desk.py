@@ -158,7 +158,7 @@ def _decide(built, chain, state, book=None, blocked=None):
 def test_empty_book_sizes_within_the_limits(built, chain):
     out = _decide(built, chain, BookState(EQUITY, EQUITY, 0.0, 0.0, 0.0))
     allowed = out[out["verdict"] == "allowed"]
-    assert len(allowed) >= 1 and (allowed["contracts"] > 0).all()
+    assert len(allowed) >= 1 and (allowed["contracts"] > 0).all() and (allowed["contracts"] <= 100).all()
     assert (allowed["max_loss_total"] <= 0.01 * EQUITY + 1e-6).all()
     assert allowed["max_loss_total"].sum() <= 0.10 * EQUITY
     for r in out.itertuples(index=False):

@@ -23,8 +23,13 @@ def test_peg_caps_the_adverse_move_only():
         delta_peg(1.0, 0.3, 1.0, side=0)
 
 
+def test_limit_never_beyond_the_far_side():
+    lim, _ = limit_price([1.0, 1.0], [2.0, 2.0], [9.0, -5.0], [1, -1], aggression=0.9)
+    assert lim.tolist() == [2.0, 1.0]  # theo far above the ask: pay the ask; far below the bid: hit the bid
+
+
 @pytest.mark.parametrize(("bid", "ask", "theo", "side", "want", "edge"), [
-    (1.30, 1.60, 1.80, 1, 1.625, True),    # buy: mid 1.45, half way up to theo
+    (1.30, 1.70, 1.80, 1, 1.65, True),     # buy: mid 1.50, half way up to theo
     (1.30, 1.60, 1.20, -1, 1.325, True),   # sell: mid 1.45, half way down to theo
     (1.30, 1.60, 1.40, 1, 1.40, False),    # buy with theo under mid: no edge, never above theo
     (1.30, 1.60, 1.50, -1, 1.50, False),   # sell with theo over mid: never below theo

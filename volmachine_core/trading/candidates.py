@@ -37,7 +37,10 @@ Theo of each leg: Black-76 at the wing model's vol plus the edge's **vol view** 
   ``excess = (skew - mean skew) * atm_30d`` (vol points between the 25-delta put and call) and ``z_i`` the
   leg's SD moneyness (a 25-delta option sits near ``|z| = 0.6745``);
 * event: the event expiry's ATM total variance loses ``capture * (event variance - realised RMS move^2)``;
-* wing, gamma and regime candidates: the wing model's vol alone.
+* wing: the wing model's vol, with the mispriced option's vol raised by the day's median residual at its SD
+  (``residual_level``: a residual every expiry shares is the model missing the smile, not a mispricing, so
+  only the excess the edge fired on counts);
+* gamma and regime candidates: the wing model's vol alone.
 
 A leg's PnL theo is ``quantity * (theo - price paid)``, with bought legs paying the ask and sold legs receiving
 the bid, so ``theo_ev`` is net of crossing the spread. All prices are per unit of underlying for one unit of
@@ -236,8 +239,14 @@ def _view_params(p: dict, spec: CandidateSpec) -> dict:
         v = m.get(key)
         return float(v) if v is not None else np.nan
 
-    out = {"view_parallel": 0.0, "view_front": 0.0, "view_tilt": 0.0, "view_var_cut": 0.0}
-    if src == "vrp":
+    out = {"view_parallel": 0.0, "view_front": 0.0, "view_tilt": 0.0, "view_var_cut": 0.0,
+           "view_strike": np.nan, "view_strike_dv": 0.0}
+    if src == "wing":
+        # the edge is the residual beyond the day's level at that SD: the shared level is not mispricing
+        top = m["top"][0]
+        out["view_strike"] = float(top["strike"])
+        out["view_strike_dv"] = float(top.get("residual_level") or 0.0)
+    elif src == "vrp":
         out["view_parallel"] = -k * max(num("iv_30d") - num("rv_20d"), 0.0)
     elif src == "term_structure":
         out["view_front"] = k * min(num("iv_90d") * np.exp(-num("mean")) - num("iv_30d"), 0.0)
@@ -247,7 +256,7 @@ def _view_params(p: dict, spec: CandidateSpec) -> dict:
         out["view_tilt"] = k * (num("skew_over_atm") - num("mean")) * atm / (2 * _Z25)
     elif src == "event_vol":
         out["view_var_cut"] = k * max(num("event_var") - num("realised_rms") ** 2, 0.0)
-    return {key: float(np.nan_to_num(v, nan=0.0)) for key, v in out.items()}
+    return {key: (v if key == "view_strike" else float(np.nan_to_num(v, nan=0.0))) for key, v in out.items()}
 
 
 def _leg_views(legs: pd.DataFrame, view: pd.DataFrame) -> np.ndarray:
@@ -257,8 +266,10 @@ def _leg_views(legs: pd.DataFrame, view: pd.DataFrame) -> np.ndarray:
     atm, tau = legs["atm_vol"].to_numpy(float), legs["tau"].to_numpy(float)
     cut = v["view_var_cut"].to_numpy(float)
     event = np.where(own & (cut > 0), np.sqrt(np.maximum(atm ** 2 * tau - cut, 1e-8) / tau) - atm, 0.0)
+    target = own & np.isclose(legs["strike"].to_numpy(float), v["view_strike"].to_numpy(float))
     return (v["view_parallel"].to_numpy(float) + own * v["view_front"].to_numpy(float)
-            + v["view_tilt"].to_numpy(float) * legs["z"].to_numpy(float) + event)
+            + v["view_tilt"].to_numpy(float) * legs["z"].to_numpy(float) + event
+            + target * v["view_strike_dv"].to_numpy(float))
 
 
 _Q = ["expiry", "strike", "right", "bid", "ask", "mid", "forward", "discount_factor", "tau", "z", "market_vol",
@@ -341,7 +352,7 @@ def build_candidates(edges: pd.DataFrame, regimes: pd.DataFrame, theos: pd.DataF
     cand["multiplier"] = cand["candidate_id"].map(first["multiplier"]).to_numpy(float)
     cand["spot"] = cand["candidate_id"].map(first["forward"] * first["D"]).to_numpy(float)
     cand["model_id"] = cand["candidate_id"].map(first["model_id"])
-    view_cols = ["view_parallel", "view_front", "view_tilt", "view_var_cut"]
+    view_cols = ["view_parallel", "view_front", "view_tilt", "view_var_cut", "view_strike", "view_strike_dv"]
     return cand[[*CANDIDATE_COLUMNS, *view_cols]], legs[[*CANDIDATE_LEG_COLUMNS, "atm_vol"]]
 
 

@@ -7,8 +7,8 @@ For each day, against the book held that day:
    ``mu`` = the candidate's ``theo_ev x multiplier`` (currency, net of crossing costs); ``sd = sqrt(e' Sigma e)``.
 2. **Greedy sizing by marginal utility** (``sizing.marginal_utility``): among candidates with ``mu > 0`` and
    defined risk, take the one whose best addition to the current book gains the most utility, size it
-   at ``floor(min(k*, per-trade cap, remaining open-risk budget))`` whole contracts (the caps from the risk
-   limits and the candidate's max loss per contract), add it to the book, and repeat. A candidate whose
+   at ``floor(min(k*, per-trade cap, remaining open-risk budget, max_contracts))`` whole contracts (the caps
+   from the risk limits and the candidate's max loss per contract), add it to the book, and repeat. A candidate whose
    gain is gone (it only adds to risk already held) or whose size rounds to 0 gets 0 contracts.
 3. **Stress**: book plus each candidate (at its size, underlying hedge included) revalued on the stress grid
    by full Black-76 repricing (``stress.stress_grid``); the worst loss is a rule.
@@ -53,6 +53,8 @@ class DeskSpec:
     peg_max_adverse : the delta peg's total adverse move as a share of the limit price.
     hedge_min_delta : the delta hedger trades only beyond this many units of underlying.
     hedge_slippage : hedge price beyond bid/ask as a fraction (0.0005 = 5 bp).
+    max_contracts : the largest order, in structure units (a desk's order-size limit: a cheap far wing must
+        not turn a small edge into thousands of contracts).
     stress_spot_moves / stress_vol_moves : the stress grid (relative spot, vol in decimals).
     """
 
@@ -61,12 +63,14 @@ class DeskSpec:
     peg_max_adverse: float = 0.25
     hedge_min_delta: float = 10.0
     hedge_slippage: float = 0.0005
+    max_contracts: float = 100.0
     stress_spot_moves: tuple[float, ...] = (-0.05, -0.025, 0.0, 0.025, 0.05)
     stress_vol_moves: tuple[float, ...] = (-0.05, 0.0, 0.05)
 
 
 def _greedy(mu: np.ndarray, e: np.ndarray, book: np.ndarray, cov: np.ndarray, c: float, loss: np.ndarray,
-            cap_trade: float, budget: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+            cap_trade: float, budget: float, max_contracts: float = np.inf
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
     """(contracts, k*, marginal utility at the size, order chosen) for one day's candidates."""
     n = len(mu)
     contracts, kstar, gain = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -85,7 +89,7 @@ def _greedy(mu: np.ndarray, e: np.ndarray, book: np.ndarray, cov: np.ndarray, c:
             break
         with np.errstate(divide="ignore", invalid="ignore"):
             cap = min(cap_trade / loss[i], budget / loss[i]) if loss[i] > 0 else np.inf
-        size = float(np.floor(min(k[i], cap)))
+        size = float(np.floor(min(k[i], cap, max_contracts)))
         kstar[i], contracts[i] = k[i], max(size, 0.0)
         gain[i] = contracts[i] * edge[i] - c * contracts[i] ** 2 * var[i]
         budget -= contracts[i] * loss[i]
@@ -199,7 +203,7 @@ def decide(candidates: pd.DataFrame, legs: pd.DataFrame, book_legs: pd.DataFrame
         ok = cd["defined_risk"].to_numpy(bool) & ~cd["underlying"].isin(list(blk)).to_numpy() & (not halt)
         contracts, kstar, gain, order = _greedy(
             np.where(ok, mu, 0.0), e, book_e, cov, c, loss, limits.max_loss_per_trade * eq,
-            max(limits.max_total_open_risk * eq - open_risk, 0.0))
+            max(limits.max_total_open_risk * eq - open_risk, 0.0), spec.max_contracts)
         sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", e, cov, e), 0.0))
         cd = cd.assign(contracts=contracts, k_star=kstar, marginal_utility=gain, mu_unit=mu, sd_unit=sd,
                        utility=contracts * mu - c * (contracts * sd) ** 2, max_loss_total=contracts * loss,

@@ -6,7 +6,8 @@ the fill (a bought 30-delta call spread has delta +0.30).
 
 * **Limit**: ``mid + aggression * (theo - mid)``, moving from mid toward the theo and never through it (a
   buyer never bids above theo, a seller never offers below it); when the theo is on the wrong side of mid
-  there is no edge at mid and the limit is the theo itself (``edge_at_mid`` False).
+  there is no edge at mid and the limit is the theo itself (``edge_at_mid`` False); a limit beyond the far
+  side of the market (theo far through it) is the far side: crossing the spread, not paying more.
 * **Delta peg** (the seed's): as the underlying moves by ``dS`` the price of the structure as quoted moves by
   about ``side * delta * dS`` (``delta`` as held after the fill: a sold spread's quoted price moves against
   the seller's delta), so the limit follows. The move that makes the order dearer for us (a buyer raising
@@ -42,6 +43,8 @@ def limit_price(bid, ask, theo, side, aggression: float = 0.5) -> tuple[np.ndarr
     mid = 0.5 * (bid + ask)
     edge = s * (theo - mid) > 0  # buying below theo / selling above it
     lim = np.where(edge, mid + aggression * (theo - mid), theo)
+    # never worse than crossing the spread: a bid above the ask is the ask
+    lim = np.where(s > 0, np.minimum(lim, ask), np.maximum(lim, bid))
     return lim, edge
 
 

@@ -207,7 +207,7 @@ def sized_candidates(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     limits = core.RiskLimits(r.max_loss_per_trade, r.max_total_open_risk, r.daily_loss_limit, r.weekly_loss_limit,
                              r.drawdown_kill_switch, r.max_stress_loss)
     dspec = DeskSpec(horizon_sessions=t.horizon_sessions, aggression=t.aggression, peg_max_adverse=t.peg_max_adverse,
-                     hedge_min_delta=t.hedge_min_delta, hedge_slippage=t.hedge_slippage,
+                     hedge_min_delta=t.hedge_min_delta, hedge_slippage=t.hedge_slippage, max_contracts=t.max_contracts,
                      stress_spot_moves=tuple(r.stress_spot_moves), stress_vol_moves=tuple(r.stress_vol_moves))
     from volmachine_pipeline.definitions import defs  # noqa: PLC0415 (definitions import this module)
     from volmachine_pipeline.trading.quality import blocking_check_keys  # noqa: PLC0415
