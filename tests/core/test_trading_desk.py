@@ -241,3 +241,18 @@ def test_daily_pnl_counts_each_change_once():
     assert got.tolist()[0] == 10.0 and np.isnan(got.tolist()[1]) and got.tolist()[2:] == [20.0, 50.0]
     alone = daily_pnl(hist, pos)
     assert alone.loc[10] == 20.0  # first row ever: mark minus entry cost
+
+
+def test_risk_aversion_scales_down_as_equity_grows(built, chain):
+    """c is set at 10m of equity; at 20m the same candidates are sized at least as large, some larger."""
+    cand, legs, priced = built
+    sv, _ = chain
+    c = risk_aversion(250_000, 3.0)
+
+    def sized(equity):
+        out = decide(priced, legs, pd.DataFrame(), _term(sv), _model(), BookState(equity, equity, 0.0, 0.0, 0.0),
+                     c, RiskLimits(), c_equity=EQUITY)
+        return out.set_index("candidate_id")["contracts"]
+
+    small, large = sized(EQUITY), sized(2 * EQUITY)
+    assert (large >= small).all() and (large > small).any()

@@ -134,7 +134,7 @@ def decide(candidates: pd.DataFrame, legs: pd.DataFrame, book_legs: pd.DataFrame
            model: RiskModel | Mapping[str, RiskModel], state: BookState | Mapping[str, BookState], c: float,
            limits: RiskLimits | None = None, spec: DeskSpec | None = None,
            model_spec: RiskModelSpec | None = None, blocked: dict | None = None,
-           lineage: dict | None = None) -> pd.DataFrame:
+           lineage: dict | None = None, c_equity: float | None = None) -> pd.DataFrame:
     """Sized candidates with verdicts and orders for the days in ``candidates`` (module docstring).
 
     Parameters
@@ -153,7 +153,8 @@ def decide(candidates: pd.DataFrame, legs: pd.DataFrame, book_legs: pd.DataFrame
     state : BookState or mapping of trade date (YYYY-MM-DD) to BookState
         Equity, peak, today's and the week's PnL and the open risk (max loss) of the book held that day.
     c : float
-        Risk aversion (``sizing.risk_aversion``).
+        Risk aversion (``sizing.risk_aversion``) at equity ``c_equity``; each day uses ``c x c_equity /
+        equity`` (a larger account takes proportionally larger positions). Without ``c_equity``, ``c`` as is.
     blocked : dict, optional
         (trade_date as YYYY-MM-DD, underlying) -> failed blocking checks.
     lineage : dict, optional
@@ -201,12 +202,13 @@ def decide(candidates: pd.DataFrame, legs: pd.DataFrame, book_legs: pd.DataFrame
         halt = (st.peak_equity > 0 and 1.0 - eq / st.peak_equity >= limits.drawdown_kill_switch) \
             or -st.pnl_today >= limits.daily_loss_limit * eq or -st.pnl_week >= limits.weekly_loss_limit * eq
         ok = cd["defined_risk"].to_numpy(bool) & ~cd["underlying"].isin(list(blk)).to_numpy() & (not halt)
+        c_day = c * c_equity / eq if c_equity else c
         contracts, kstar, gain, order = _greedy(
-            np.where(ok, mu, 0.0), e, book_e, cov, c, loss, limits.max_loss_per_trade * eq,
+            np.where(ok, mu, 0.0), e, book_e, cov, c_day, loss, limits.max_loss_per_trade * eq,
             max(limits.max_total_open_risk * eq - open_risk, 0.0), spec.max_contracts)
         sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", e, cov, e), 0.0))
         cd = cd.assign(contracts=contracts, k_star=kstar, marginal_utility=gain, mu_unit=mu, sd_unit=sd,
-                       utility=contracts * mu - c * (contracts * sd) ** 2, max_loss_total=contracts * loss,
+                       utility=contracts * mu - c_day * (contracts * sd) ** 2, max_loss_total=contracts * loss,
                        theo_ev_total=contracts * mu).iloc[order].reset_index(drop=True)
         cd["rank"] = np.arange(1, len(cd) + 1)
         # stress: book plus each candidate at its size (full repricing), hedge shares linear in spot

@@ -110,6 +110,17 @@ def factor_history(vol_signals: pd.DataFrame, bars: pd.DataFrame, spec: RiskMode
     return pd.DataFrame(cols).iloc[1:]
 
 
+def _nearest_correlation(m: np.ndarray) -> np.ndarray:
+    """A pairwise-complete sample mixed with the target need not be positive semi-definite: clip negative
+    eigenvalues and rescale to a unit diagonal."""
+    w, v = np.linalg.eigh((m + m.T) / 2.0)
+    if w.min() >= 0:
+        return m
+    c = (v * np.maximum(w, 1e-10)) @ v.T
+    d = np.sqrt(np.diag(c))
+    return c / np.outer(d, d)
+
+
 def risk_model(history: pd.DataFrame, underlyings, spec: RiskModelSpec = RiskModelSpec()) -> RiskModel:
     """SDs and shrunk correlation of the factors of ``underlyings`` from :func:`factor_history` rows."""
     factors = factor_names(underlyings, spec)
@@ -132,7 +143,7 @@ def risk_model(history: pd.DataFrame, underlyings, spec: RiskModelSpec = RiskMod
         good = np.isfinite(sample) & ok[:, None] & ok[None, :]
         sample = np.where(good, sample, target)
         np.fill_diagonal(sample, 1.0)
-        corr = spec.shrink * target + (1.0 - spec.shrink) * sample
+        corr = _nearest_correlation(spec.shrink * target + (1.0 - spec.shrink) * sample)
     return RiskModel(factors=factors, sd=sd, corr=corr, n_obs=n)
 
 

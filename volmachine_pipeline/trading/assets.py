@@ -215,7 +215,8 @@ def sized_candidates(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     lineage = _lineage(cand, cp) if len(cand) else {}
     models = {f"{d:%Y-%m-%d}": risk_model(fh[fh.index < d].tail(t.risk_history_sessions), uni.symbols, mspec)
               for d in pd.to_datetime(cand["trade_date"]).unique()}  # each day on its own past only
-    out = decide(cand, legs, book, term, models, states, c, limits, dspec, mspec, blocked, lineage) if len(cand) \
+    out = decide(cand, legs, book, term, models, states, c, limits, dspec, mspec, blocked, lineage,
+                 c_equity=settings.account.equity) if len(cand) \
         else pd.DataFrame(columns=list(core.SIZED_COLUMNS))
     wh.write_partitions("sized_candidates", out, _BY_DATE, [(d,) for d in days])
     wh.ensure_views()
