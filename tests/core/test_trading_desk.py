@@ -256,3 +256,24 @@ def test_risk_aversion_scales_down_as_equity_grows(built, chain):
 
     small, large = sized(EQUITY), sized(2 * EQUITY)
     assert (large >= small).all() and (large > small).any()
+
+
+def test_book_vol_risk_buckets_and_one_sd_pnl():
+    """A 20-day option's vega sits in the first bucket: one-SD vol PnL = |vega| x the bucket's daily vol SD; an
+    equal short in the same bucket nets it to zero; a 200-day option spreads over all three buckets."""
+    from volmachine_core.trading import book_vol_risk
+
+    term = pd.DataFrame({"underlying": "SPX", "tau": [0.05, 0.25, 0.6, 1.0], "atm_vol": 0.2})
+    g = pd.DataFrame({"underlying": "SPX", "vega": [5_000.0], "modified_vega": [5_000.0], "tau": [20 / 365],
+                      "status": "ok"})
+    r = book_vol_risk(g, term, pd.DataFrame(columns=["trade_date", "underlying", "iv_30d", "iv_90d", "iv_180d"]))
+    assert r["vega_b0"].iloc[0] == pytest.approx(5_000.0) and r["vega_b1"].iloc[0] == pytest.approx(0.0)
+    assert r["one_sd_vol_pnl"].iloc[0] == pytest.approx(5_000.0 * 0.01)
+    hedged = pd.concat([g, g.assign(vega=-5_000.0)], ignore_index=True)
+    assert book_vol_risk(hedged, term, pd.DataFrame(columns=["trade_date", "underlying", "iv_30d", "iv_90d",
+                                                             "iv_180d"]))["one_sd_vol_pnl"].iloc[0] == \
+        pytest.approx(0.0, abs=1e-9)
+    long_dated = book_vol_risk(g.assign(tau=200 / 365), term, pd.DataFrame(
+        columns=["trade_date", "underlying", "iv_30d", "iv_90d", "iv_180d"]))
+    b = long_dated[["vega_b0", "vega_b1", "vega_b2"]].to_numpy()[0]
+    assert (b > 0).all() and b.sum() == pytest.approx(5_000.0, rel=1e-6)  # flat term: buckets add up to vega

@@ -97,6 +97,9 @@ def test_a_book_file_gives_greeks_slega_history_and_open_risk(analytics_home):
         assert sorted(risk["trade_date"].dt.strftime("%Y-%m-%d").unique()) == days[-3:]
         assert (risk["status"] == "ok").all() and risk["slega"].notna().all()
         assert len(risk) == 6  # two positions x three days: the slega history
+        ev = inst.get_latest_materialization_event(dg.AssetKey("book_risk"))
+        vol_risk = ev.asset_materialization.metadata["vol_risk_latest"].value
+        assert "SPX" in vol_risk and "one_sd_vol_pnl" in vol_risk
         first = risk[risk["trade_date"] == risk["trade_date"].min()]
         entry = (-2 * 40.0 + 2 * 20.0) * 100.0
         assert first["pnl"].sum() == pytest.approx(first["mark"].sum() - entry)

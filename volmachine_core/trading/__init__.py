@@ -4,7 +4,7 @@ a factor risk model, sizing by marginal utility, risk rules, stress, order price
 Pure like the rest of :mod:`volmachine_core`: no Dagster, no I/O.
 """
 
-from volmachine_core.trading.book import book_history, daily_pnl, open_on, open_risk
+from volmachine_core.trading.book import book_history, book_vol_risk, daily_pnl, open_on, open_risk
 from volmachine_core.trading.candidates import (
     CANDIDATE_COLUMNS,
     CANDIDATE_LEG_COLUMNS,
@@ -47,6 +47,7 @@ from volmachine_core.trading.positions import (
 from volmachine_core.trading.risk_model import (
     RiskModel,
     RiskModelSpec,
+    bucket_forward_vols,
     exposures,
     factor_history,
     factor_names,
@@ -74,6 +75,7 @@ from volmachine_core.trading.vega import (
 
 __all__ = [
     "book_history",
+    "book_vol_risk",
     "daily_pnl",
     "open_on",
     "open_risk",
@@ -89,6 +91,7 @@ __all__ = [
     "decide",
     "RiskModel",
     "RiskModelSpec",
+    "bucket_forward_vols",
     "exposures",
     "factor_history",
     "factor_names",

@@ -14,8 +14,10 @@ import pandas as pd
 
 from volmachine_core.trading.greeks import position_greeks
 from volmachine_core.trading.payoff import structure_risk
+from volmachine_core.trading.risk_model import bucket_forward_vols
+from volmachine_core.trading.vega import bucket_vegas, vol_change_correlation, vol_pnl_sd
 
-__all__ = ["open_on", "book_history", "daily_pnl", "open_risk"]
+__all__ = ["open_on", "book_history", "daily_pnl", "open_risk", "book_vol_risk"]
 
 
 def open_on(positions: pd.DataFrame, days) -> pd.DataFrame:
@@ -90,3 +92,45 @@ def open_risk(held: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out["open_risk"] = np.where(np.isfinite(out["open_risk"]), out["open_risk"], np.inf)
     return out
+
+
+def book_vol_risk(greeks: pd.DataFrame, term: pd.DataFrame, vol_history: pd.DataFrame,
+                  edges_days=(30, 90), shrink: float = 0.3, rho: float = 0.8,
+                  default_sd: float = 0.01) -> pd.DataFrame:
+    """Bucketed vega and the one-SD vol-move PnL ``sqrt(E' M E)`` of the book per underlying (one day).
+
+    ``greeks``: the day's ``book_history`` rows (vega in currency per 1.00 vol, tau, status); ``term``:
+    underlying, tau, atm_vol of that day (forward-vol buckets ``(0, e1], (e1, e2], ...``); ``vol_history``:
+    trade_date, underlying, iv_30d, iv_90d, iv_180d before that day. ``E_j`` is the bucket's vega times the
+    daily SD of the constant-maturity ATM vol change standing for it (30, 90, 180 days; ``default_sd`` with
+    fewer than 10 changes); ``M`` the correlation of those changes shrunk toward ``rho^|ln(Ta/Tb)|``
+    (``vega.vol_change_correlation``).
+
+    Returns
+    -------
+    DataFrame: underlying, vega, modified_vega, ``vega_b<j>`` per bucket, one_sd_vol_pnl (currency, one day).
+    """
+    tenors = (30, 90, 180)
+    edges = np.r_[np.asarray(edges_days, float), max(730.0, 2.0 * edges_days[-1])] / 365.0
+    n_b = len(edges)
+    mids = np.r_[0.0, np.asarray(edges_days, float)]
+    mids = np.r_[(mids[:-1] + mids[1:]) / 2.0, 2.0 * mids[-1]]
+    pick = [int(np.argmin(np.abs(np.log(m / np.asarray(tenors, float))))) for m in mids]
+    ok = greeks[greeks["status"] == "ok"] if len(greeks) else greeks
+    rows = []
+    for und, g in ok.groupby("underlying", sort=True):  # a few underlyings
+        t = term[term["underlying"] == und]
+        fv = bucket_forward_vols(t["tau"].to_numpy(float), t["atm_vol"].to_numpy(float), edges, n_b)
+        bv = bucket_vegas(g["vega"].to_numpy(float), g["tau"].to_numpy(float), edges, fv).sum(axis=0)
+        h = vol_history[vol_history["underlying"] == und].sort_values("trade_date")
+        cols = [f"iv_{tenors[i]}d" for i in pick]
+        d = h[[f"iv_{n}d" for n in tenors]].diff().dropna()
+        sd = np.array([d[c].std() if len(d) >= 10 else default_sd for c in cols])
+        sd = np.where(np.isfinite(sd) & (sd > 0), sd, default_sd)
+        corr = vol_change_correlation(h, tenors, shrink, rho)[np.ix_(pick, pick)]
+        rows.append({"underlying": und, "vega": float(g["vega"].sum()),
+                     "modified_vega": float(g["modified_vega"].sum()),
+                     **{f"vega_b{j}": float(v) for j, v in enumerate(bv)},
+                     "one_sd_vol_pnl": vol_pnl_sd(bv * sd, corr)})
+    return pd.DataFrame(rows, columns=["underlying", "vega", "modified_vega", *[f"vega_b{j}" for j in range(n_b)],
+                                       "one_sd_vol_pnl"])

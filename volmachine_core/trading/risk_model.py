@@ -28,7 +28,8 @@ import pandas as pd
 
 from volmachine_core.trading.vega import bucket_vegas, forward_vols
 
-__all__ = ["RiskModelSpec", "RiskModel", "factor_names", "factor_history", "risk_model", "exposures"]
+__all__ = ["RiskModelSpec", "RiskModel", "bucket_forward_vols", "factor_names", "factor_history", "risk_model",
+           "exposures"]
 
 _Z25 = 0.6745
 _TENORS = (30, 90, 180)
@@ -147,7 +148,7 @@ def risk_model(history: pd.DataFrame, underlyings, spec: RiskModelSpec = RiskMod
     return RiskModel(factors=factors, sd=sd, corr=corr, n_obs=n)
 
 
-def _bucket_vols(tau: np.ndarray, vol: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
+def bucket_forward_vols(tau: np.ndarray, vol: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
     """Forward vols of the buckets; a term structure with calendar arbitrage (total variance falling) is read
     with its total variance made non-decreasing, and no usable term gives a flat 20%."""
     ok = np.isfinite(tau) & np.isfinite(vol) & (tau > 0) & (vol > 0)
@@ -195,7 +196,7 @@ def exposures(legs: pd.DataFrame, term: pd.DataFrame, model: RiskModel, spec: Ri
     for und, rows in legs.groupby("underlying", sort=False).indices.items():  # a few underlyings
         if (und, "spot") not in idx:
             raise ValueError(f"underlying {und!r} is not in the risk model")
-        fv = _bucket_vols(t_tau[t_und == und].astype(float), t_vol[t_und == und].astype(float), edges,
+        fv = bucket_forward_vols(t_tau[t_und == und].astype(float), t_vol[t_und == und].astype(float), edges,
                           spec.n_buckets)
         bv = bucket_vegas(vega[rows], tau[rows], edges, fv)
         cols = np.asarray([idx[(und, f"vol_b{j}")] for j in range(spec.n_buckets)])

@@ -89,10 +89,13 @@ def _curves(wh, days: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
 def book_risk(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Greeks, mark and daily PnL of every open position per date (the daily slega history per position):
     spot delta and gamma, vega per 1.00, theta per day, slega, modified vega (T_ref ``trading.t_ref_days``),
-    all in currency, from that day's fitted curves."""
+    all in currency, from that day's fitted curves. The metadata shows the latest day's totals and its vol
+    risk per underlying: vega by forward-vol bucket and the one-SD vol-move PnL ``sqrt(E' M E)``."""
     wh, days = warehouse.get(), day_keys(context)
     pos = wh.read("positions")
-    t_ref = current_config()[0].trading.t_ref_days / 365.0
+    t = current_config()[0].trading
+    t_ref = t.t_ref_days / 365.0
+    vol_risk = pd.DataFrame()
     if pos.empty:
         hist = pd.DataFrame(columns=_GREEKS)
     else:
@@ -103,6 +106,12 @@ def book_risk(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
         prev = wh.read("book_risk", date_parts([prev_day])) if prev_day != days[0] else None
         hist["pnl"] = daily_pnl(hist, pos, prev).to_numpy(float)
         hist = hist[_GREEKS]
+        if len(hist):  # the latest day's bucketed vega and one-SD vol PnL, on its own past
+            day = hist["trade_date"].max()
+            past = date_parts(sessions_before(f"{day:%Y-%m-%d}", f"{day:%Y-%m-%d}", t.risk_history_sessions)[:-1])
+            vol_risk = core.book_vol_risk(hist[hist["trade_date"] == day], cp[cp["trade_date"] == day],
+                                          wh.read("vol_signals", past), tuple(t.vega_bucket_days), t.corr_shrink,
+                                          t.corr_rho)
     wh.write_partitions("book_risk", hist, _BY_DATE, [(d,) for d in days])
     wh.ensure_views()
     latest = hist[hist["trade_date"] == hist["trade_date"].max()] if len(hist) else hist
@@ -110,6 +119,7 @@ def book_risk(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(hist), "positions": len(pos),
         "book_totals_latest": md_table(totals) if len(totals) else "empty book",
+        "vol_risk_latest": md_table(vol_risk) if len(vol_risk) else "empty book",
         "pnl_latest_day": float(latest["pnl"].sum()) if len(latest) else 0.0})
 
 
