@@ -108,7 +108,8 @@ def evaluate_rules(candidates: pd.DataFrame, state: BookState, limits: RiskLimit
     open_risk = state.open_risk
     stress = candidates["stress_loss"] if "stress_loss" in candidates.columns else None
     rows = []
-    for c in candidates.itertuples(index=False):  # sequential by nature: the risk budget is shared
+    cols = list(need) + (["stress_loss"] if stress is not None else [])
+    for c in candidates[cols].itertuples(index=False):  # sequential by nature: the risk budget is shared
         loss = float(c.max_loss)
         checks = [
             _rule("defined_risk", bool(c.defined_risk) and np.isfinite(loss), 1.0 if c.defined_risk else 0.0, 1.0,
