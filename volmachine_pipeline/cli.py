@@ -116,9 +116,8 @@ def run_eod_parallel(instance, dates: list[str], underlyings: list[str], workers
             fut.result()          # re-raises a worker's SystemExit with its message
 
 
-def run_daily(instance, dates: list[str]) -> None:
-    """The book (``book_job``), then one single-run backfill of the daily job (wing model and theos, signals,
-    book risk, candidates, sizing) over ``dates``, all underlyings."""
+def run_book(instance) -> None:
+    """Read and validate the book file (``book_job``): the daily job's trading assets read the result."""
     from volmachine_pipeline.definitions import defs
 
     book = defs.resolve_job_def("book_job").execute_in_process(instance=instance, raise_on_error=False,
@@ -126,6 +125,16 @@ def run_daily(instance, dates: list[str]) -> None:
     if not book.success:
         raise SystemExit("volmachine: reading the book failed: "
                          + "; ".join(e.message for e in book.all_events if e.is_failure)[:2000])
+
+
+def run_daily(instance, dates: list[str], read_book: bool = True) -> None:
+    """The book (``book_job``, unless ``read_book`` is False because it was just read), then one single-run
+    backfill of the daily job (wing model and theos, signals, book risk, candidates, sizing) over ``dates``,
+    all underlyings."""
+    from volmachine_pipeline.definitions import defs
+
+    if read_book:
+        run_book(instance)
     tags = {"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]}
     res = defs.resolve_job_def("daily_job").execute_in_process(instance=instance, tags=tags, raise_on_error=False,
                                                                run_config=QUIET_RUN)
@@ -155,11 +164,11 @@ def cmd_demo(args) -> int:
         print(f"  history backfill, market data and surfaces ({min(args.workers, len(unds))} parallel runs): "
               f"{time.time() - t0:.1f} s", flush=True)
         tw = time.time()
-        run_daily(instance, dates[:-1])
+        run_daily(instance, dates[:-1])  # reads the book first
         print(f"  history backfill, wing model, theos and signals (one run): {time.time() - tw:.1f} s", flush=True)
     t1 = time.time()
     run_eod(instance, dates[-1:], unds)
-    run_daily(instance, dates[-1:])
+    run_daily(instance, dates[-1:], read_book=len(dates) == 1)
     print(f"  latest day {dates[-1]}: {time.time() - t1:.1f} s", flush=True)
     wh = Warehouse(volmachine_home())
     views = wh.refresh_catalog()
