@@ -61,7 +61,6 @@ from volmachine_core.trading.structures import (
     butterfly,
     calendar,
     iron_condor,
-    legs_from_rows,
     sd_strike,
     vertical,
 )
@@ -97,7 +96,6 @@ __all__ = [
     "factor_names",
     "risk_model",
     "QuoteBook",
-    "legs_from_rows",
     "LEG_COLUMNS",
     "StructureRisk",
     "GREEK_COLUMNS",

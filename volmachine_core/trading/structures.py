@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["QuoteBook", "sd_strike", "legs_from_rows", "iron_condor", "vertical", "butterfly", "calendar"]
+__all__ = ["QuoteBook", "sd_strike", "iron_condor", "vertical", "butterfly", "calendar"]
 
 _NEED = ("expiry", "strike", "right", "bid", "ask", "forward", "tau")
 
@@ -109,11 +109,6 @@ class QuoteBook:
             books[tuple(u[c[first]] for u, c in zip(uniques, codes, strict=True))] = book
         return books
 
-    @property
-    def sides(self) -> dict[tuple[pd.Timestamp, str], _Side]:
-        """Every (expiry, right) side of the book."""
-        return {(pd.Timestamp(e), r): self.side(pd.Timestamp(e), r) for e, r in self._where}
-
     def side(self, expiry, right: str) -> _Side | None:
         key = (pd.Timestamp(expiry).value, right)
         if key not in self._made:
@@ -160,19 +155,6 @@ def _frame(legs: list[_Leg], raw: bool = False) -> pd.DataFrame | list[_Leg] | N
 
 def _at(side: _Side | None, target_sd: float, atm_vol: float) -> tuple[_Side | None, int]:
     return (side, side.nearest(target_sd, atm_vol)) if side is not None else (None, -1)
-
-
-def legs_from_rows(rows: list[tuple[pd.Series | None, int]]) -> pd.DataFrame | None:
-    """Legs (right, strike, expiry, quantity, price at the side's bid or ask) from (quote row, quantity) pairs;
-    None when a row is missing or two legs are the same option."""
-    if any(r is None for r, _ in rows):
-        return None
-    keys = [(r["right"], float(r["strike"]), pd.Timestamp(r["expiry"])) for r, _ in rows]
-    if len(set(keys)) < len(keys):
-        return None
-    return pd.DataFrame([{"right": r["right"], "strike": float(r["strike"]), "expiry": pd.Timestamp(r["expiry"]),
-                          "quantity": q, "price": float(r["ask"] if q > 0 else r["bid"]), "row": r.name}
-                         for r, q in rows])
 
 
 def iron_condor(quotes: pd.DataFrame | QuoteBook, expiry, atm_vol: float, short_sd: float = 1.0,
