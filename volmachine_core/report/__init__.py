@@ -1,5 +1,10 @@
-"""Rendering for people: plots (PNG bytes) for asset metadata and the daily report. No file I/O."""
+"""Rendering for people: plots (PNG bytes) for asset metadata and the daily report, and the report document
+(Markdown and self-contained HTML strings). No file I/O."""
 
+from volmachine_core.report.document import BOOK_RULES, Section, render_html, render_markdown, trading_status
 from volmachine_core.report.plots import gex_by_strike, iv_rv_history, png_markdown, smile_grid, term_structure
+from volmachine_core.report.risk_plots import equity_drawdown, residual_heatmap, stress_heatmap
 
-__all__ = ["gex_by_strike", "iv_rv_history", "png_markdown", "smile_grid", "term_structure"]
+__all__ = ["BOOK_RULES", "Section", "equity_drawdown", "gex_by_strike", "iv_rv_history", "png_markdown",
+           "render_html", "render_markdown", "residual_heatmap", "smile_grid", "stress_heatmap", "term_structure",
+           "trading_status"]
