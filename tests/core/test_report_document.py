@@ -102,3 +102,36 @@ def test_risk_plots_render():
                                                                                              -np.ones(20) * 2e4]})
     assert equity_drawdown(pnl, 1e7, "equity").startswith(PNG)
     assert equity_drawdown(pnl.iloc[:0], 1e7, "flat").startswith(PNG)
+
+
+def test_desk_report_sections_from_a_day(picture):
+    from volmachine_core.report import desk_report, failed_rules, legs_summary
+
+    legs = json.dumps([{"expiry": "2027-03-19", "strike": 7100.0, "right": "P", "quantity": -5},
+                       {"expiry": "2027-03-19", "strike": 6800.0, "right": "P", "quantity": 5},
+                       {"instrument": "underlying", "quantity": 0.14}])
+    assert legs_summary(legs) == "-5 P 7100 2027-03-19, +5 P 6800 2027-03-19, hedge +0.14"
+    rules = json.dumps([{"rule": "max_loss_per_trade", "passed": False, "value": 0.012, "limit": 0.01, "detail": ""},
+                        {"rule": "data_quality", "passed": False, "value": 1.0, "limit": 0.0,
+                         "detail": "curve_params:fit_rmse (run 1a2b)"},
+                        {"rule": "defined_risk", "passed": True, "value": 1.0, "limit": 1.0, "detail": ""}])
+    assert failed_rules(rules) == "max_loss_per_trade 1.2% > 1.0%; data_quality (curve_params:fit_rmse (run 1a2b))"
+    sized = pd.DataFrame({"candidate_id": ["a", "b"], "underlying": ["SPX", "QQQ"], "legs": [legs, legs],
+                          "side": ["buy", "sell"], "contracts": [2.0, 0.0], "limit_price": [86.6, 3.4],
+                          "max_loss": [336.6, 30.0], "theo_ev": [67.6, -1.0], "marginal_utility": [13459.0, 0.0],
+                          "verdict": ["allowed", "blocked"], "verdict_reasons": ["", "max_loss_per_trade"],
+                          "rules": [_rules(), rules], "rank": [1, 2], "max_loss_total": [67_320.0, 0.0]})
+    regime = pd.DataFrame({"underlying": ["SPX", "QQQ"], "regime": ["CHOP", "CHOP"], "confidence": [0.7, 0.7]})
+    edges = pd.DataFrame({"underlying": ["SPX", "QQQ"], "edge": ["wing", "vrp"], "fired": [True, False],
+                          "strength": [0.6, 0.0], "direction": ["sell_vol", "none"], "rationale": ["r1", "r2"]})
+    title, status, sections = desk_report("2026-11-20", ["SPX", "QQQ"], regime, edges, sized, pd.DataFrame(),
+                                          pd.DataFrame(), None, [("Pictures", picture, "stress")])
+    assert title.endswith("2026-11-20") and status == ("TRADING ALLOWED", [])
+    by = {s.title: s for s in sections}
+    assert list(by) == ["Regime", "Edges", "Candidates", "Book risk", "Pictures"]
+    cand = by["Candidates"].blocks[1]
+    assert cand["why"].tolist() == ["", "max_loss_per_trade 1.2% > 1.0%; data_quality (curve_params:fit_rmse "
+                                        "(run 1a2b))"]
+    assert "2 candidates, 1 allowed; max loss of the allowed 67,320" == by["Candidates"].blocks[0]
+    assert len(by["Edges"].blocks[0]) == 1 and by["Book risk"].blocks == ["empty book"]
+    assert "TRADING ALLOWED" in render_html(title, status, sections)
