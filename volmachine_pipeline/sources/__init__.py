@@ -1,0 +1,1 @@
+"""Market-data HTTP sources: option chains fetched from vendor APIs (Polygon, Tradier)."""
