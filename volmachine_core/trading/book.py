@@ -14,7 +14,7 @@ import pandas as pd
 
 from volmachine_core.trading.greeks import position_greeks
 from volmachine_core.trading.payoff import structure_risk
-from volmachine_core.trading.risk_model import bucket_forward_vols
+from volmachine_core.trading.risk_model import RiskModelSpec, bucket_forward_vols
 from volmachine_core.trading.vega import bucket_vegas, vol_change_correlation, vol_pnl_sd
 
 __all__ = ["open_on", "book_history", "daily_pnl", "open_risk", "book_vol_risk"]
@@ -110,12 +110,10 @@ def book_vol_risk(greeks: pd.DataFrame, term: pd.DataFrame, vol_history: pd.Data
     -------
     DataFrame: underlying, vega, modified_vega, ``vega_b<j>`` per bucket, one_sd_vol_pnl (currency, one day).
     """
+    spec = RiskModelSpec(edges_days=tuple(edges_days), shrink=shrink, rho=rho)
     tenors = (30, 90, 180)
-    edges = np.r_[np.asarray(edges_days, float), max(730.0, 2.0 * edges_days[-1])] / 365.0
-    n_b = len(edges)
-    mids = np.r_[0.0, np.asarray(edges_days, float)]
-    mids = np.r_[(mids[:-1] + mids[1:]) / 2.0, 2.0 * mids[-1]]
-    pick = [int(np.argmin(np.abs(np.log(m / np.asarray(tenors, float))))) for m in mids]
+    edges, n_b = spec.edges_years(), spec.n_buckets
+    pick = [tenors.index(int(t)) for t in spec.bucket_tenor()]
     ok = greeks[greeks["status"] == "ok"] if len(greeks) else greeks
     rows = []
     for und, g in ok.groupby("underlying", sort=True):  # a few underlyings

@@ -58,6 +58,7 @@ import pandas as pd
 from volmachine_core.pricing import black76_price
 from volmachine_core.trading import structures
 from volmachine_core.trading.payoff import risk_from_arrays
+from volmachine_core.trading.risk_model import Z25
 
 __all__ = ["CandidateSpec", "CANDIDATE_COLUMNS", "CANDIDATE_LEG_COLUMNS", "build_candidates", "leg_theos",
            "price_candidates", "STRUCTURES"]
@@ -70,7 +71,6 @@ CANDIDATE_COLUMNS = ("candidate_id", "trade_date", "underlying", "snapshot_id", 
 CANDIDATE_LEG_COLUMNS = ("candidate_id", "underlying", "expiry", "strike", "right", "quantity", "price", "bid",
                          "ask", "mid", "forward", "discount_factor", "tau", "z", "market_vol", "model_vol", "dv",
                          "theo", "vega", "delta", "slega", "multiplier")
-_Z25 = 0.6745  # SD moneyness of a 25-delta option, about N^-1(0.75)
 
 
 @dataclass(frozen=True)
@@ -253,7 +253,7 @@ def _view_params(p: dict, spec: CandidateSpec) -> dict:
     elif src == "skew":
         with np.errstate(divide="ignore", invalid="ignore"):  # the 30-day ATM vol the skew was scaled by
             atm = np.divide(num("skew_pts"), num("skew_over_atm"))
-        out["view_tilt"] = k * (num("skew_over_atm") - num("mean")) * atm / (2 * _Z25)
+        out["view_tilt"] = k * (num("skew_over_atm") - num("mean")) * atm / (2 * Z25)
     elif src == "event_vol":
         out["view_var_cut"] = k * max(num("event_var") - num("realised_rms") ** 2, 0.0)
     return {key: (v if key == "view_strike" else float(np.nan_to_num(v, nan=0.0))) for key, v in out.items()}

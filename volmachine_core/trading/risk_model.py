@@ -31,7 +31,8 @@ from volmachine_core.trading.vega import bucket_vegas, forward_vols
 __all__ = ["RiskModelSpec", "RiskModel", "bucket_forward_vols", "factor_names", "factor_history", "risk_model",
            "exposures"]
 
-_Z25 = 0.6745
+#: SD moneyness of a 25-delta option, about N^-1(0.75): the distance the 25-delta skew spans is 2 x this.
+Z25 = 0.6745
 _TENORS = (30, 90, 180)
 
 
@@ -56,6 +57,12 @@ class RiskModelSpec:
     @property
     def n_buckets(self) -> int:
         return len(self.edges_days) + 1
+
+    def edges_years(self) -> np.ndarray:
+        """Bucket ends in years for ``vega.bucket_vegas``, whose last bucket runs on: the last closes at two
+        years (or twice the last edge)."""
+        e = np.asarray(self.edges_days, float)
+        return np.r_[e, max(730.0, 2.0 * e[-1])] / 365.0
 
     def bucket_tenor(self) -> np.ndarray:
         """Calendar days of the CM vol whose changes stand for each bucket's (the tenor nearest its middle)."""
@@ -105,7 +112,7 @@ def factor_history(vol_signals: pd.DataFrame, bars: pd.DataFrame, spec: RiskMode
         for j, t in enumerate(spec.bucket_tenor()):
             key = (f"iv_{int(t)}d", u)
             cols[(u, f"vol_b{j}")] = lv[key].diff() if key in lv.columns else pd.Series(dtype=float)
-        cols[(u, "slope")] = (-lv[("skew_pts", u)] / (2 * _Z25)).diff() if ("skew_pts", u) in lv.columns \
+        cols[(u, "slope")] = (-lv[("skew_pts", u)] / (2 * Z25)).diff() if ("skew_pts", u) in lv.columns \
             else pd.Series(dtype=float)
         cols[(u, "spot")] = np.log(px[u]).diff() if u in px.columns else pd.Series(dtype=float)
     return pd.DataFrame(cols).iloc[1:]
@@ -190,8 +197,7 @@ def exposures(legs: pd.DataFrame, term: pd.DataFrame, model: RiskModel, spec: Ri
     dollar = legs["delta"].to_numpy(float) * size * spot
     if "hedge_shares" in legs.columns:
         dollar = dollar + legs["hedge_shares"].to_numpy(float) * legs["multiplier"].to_numpy(float) * spot
-    # vega.py's buckets end at each edge and the last runs on: close the last one at two years
-    edges = np.r_[np.asarray(spec.edges_days, float), max(730.0, 2.0 * spec.edges_days[-1])] / 365.0
+    edges = spec.edges_years()
     t_und, t_tau, t_vol = (term[c].to_numpy() for c in ("underlying", "tau", "atm_vol"))
     for und, rows in legs.groupby("underlying", sort=False).indices.items():  # a few underlyings
         if (und, "spot") not in idx:

@@ -30,7 +30,7 @@ from volmachine_pipeline.config import config_dir, current_config
 from volmachine_pipeline.metadata import md_table
 from volmachine_pipeline.partitions import date_parts, day_keys, eod_parts, sessions_before, trading_days
 from volmachine_pipeline.resources import WarehouseResource
-from volmachine_pipeline.trading.quality import failed_blocking_checks
+from volmachine_pipeline.trading.quality import blocking_check_keys, failed_blocking_checks
 
 GROUP = "trading"
 _SINGLE_RUN = dg.BackfillPolicy.single_run()
@@ -75,13 +75,22 @@ _GREEKS = ["trade_date", "position_id", "underlying", "expiry", "strike", "right
            "theta", "slega", "modified_vega", "status"]
 
 
+_CURVE_COLS = ["snapshot_id", "underlying", "expiry", "tau", "forward", "atm_vol", "status", "params"]
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(trade_date=pd.to_datetime(frame["snapshot_id"].str.slice(0, 10)))
+
+
+def _curve_params(wh, days: list[str], columns: list[str] = _CURVE_COLS) -> pd.DataFrame:
+    """The days' end-of-day curve_params (``columns``) with trade_date."""
+    return _dated(wh.read("curve_params", eod_parts(days), columns=columns))
+
+
 def _curves(wh, days: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    parts = eod_parts(days)
-    cp = wh.read("curve_params", parts, columns=["snapshot_id", "underlying", "expiry", "tau", "forward", "atm_vol",
-                                                 "status", "params"])
-    fw = wh.read("forwards", parts, columns=["snapshot_id", "underlying", "expiry", "discount_factor"])
-    day = lambda f: pd.to_datetime(f["snapshot_id"].str.slice(0, 10))  # noqa: E731
-    return cp.assign(trade_date=day(cp)), fw.assign(trade_date=day(fw))
+    """The days' curve_params and forwards' discount factors (what position greeks need), with trade_date."""
+    fw = wh.read("forwards", eod_parts(days), columns=["snapshot_id", "underlying", "expiry", "discount_factor"])
+    return _curve_params(wh, days), _dated(fw)
 
 
 @dg.asset(partitions_def=trading_days, group_name=GROUP, kinds={"parquet"}, backfill_policy=_SINGLE_RUN,
@@ -204,9 +213,7 @@ def sized_candidates(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     vs = wh.read("vol_signals", date_parts(hist_days))
     bars = wh.read("underlying_bars", eod_parts(hist_days), columns=["trade_date", "underlying", "close"])
     fh = factor_history(vs, bars, mspec)
-    cp = wh.read("curve_params", eod_parts(days), columns=["snapshot_id", "underlying", "expiry", "tau", "atm_vol",
-                                                           "status"])
-    cp = cp.assign(trade_date=pd.to_datetime(cp["snapshot_id"].str.slice(0, 10)))
+    cp = _curve_params(wh, days, ["snapshot_id", "underlying", "expiry", "tau", "atm_vol", "status"])
     term = cp[cp["status"].isin(["ok", "repaired"]) & (cp["tau"] > 1 / 365)][["trade_date", "underlying", "tau",
                                                                                  "atm_vol"]]
     book = wh.read("book_risk", date_parts(days))
@@ -220,7 +227,6 @@ def sized_candidates(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                      hedge_min_delta=t.hedge_min_delta, hedge_slippage=t.hedge_slippage, max_contracts=t.max_contracts,
                      stress_spot_moves=tuple(r.stress_spot_moves), stress_vol_moves=tuple(r.stress_vol_moves))
     from volmachine_pipeline.definitions import defs  # noqa: PLC0415 (definitions import this module)
-    from volmachine_pipeline.trading.quality import blocking_check_keys  # noqa: PLC0415
     blocked = failed_blocking_checks(context.instance, blocking_check_keys(defs, QUALITY_ASSETS), days, uni.symbols)
     lineage = _lineage(cand, cp) if len(cand) else {}
     models = {f"{d:%Y-%m-%d}": risk_model(fh[fh.index < d].tail(t.risk_history_sessions), uni.symbols, mspec)
